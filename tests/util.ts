@@ -1,0 +1,55 @@
+/** Shared test helpers: backend set-up, closeness checks, leak checks. */
+import * as assert from 'uvu/assert';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../lib/backend';
+
+export async function setupBackend(): Promise<string> {
+  return initBackend();
+}
+
+/** max |a - b| over two equal-length numeric arrays (flattening nested lists). */
+export function maxAbsDiff(a: ArrayLike<number> | number[][] | number[][][], b: ArrayLike<number> | number[][] | number[][][]): number {
+  const fa = flat(a);
+  const fb = flat(b);
+  assert.is(fa.length, fb.length, `length mismatch ${fa.length} vs ${fb.length}`);
+  let m = 0;
+  for (let i = 0; i < fa.length; i++) m = Math.max(m, Math.abs(fa[i] - fb[i]));
+  return m;
+}
+
+export function flat(a: unknown): number[] {
+  if (ArrayBuffer.isView(a)) return Array.from(a as unknown as ArrayLike<number>);
+  if (Array.isArray(a)) return (a as unknown[]).flatMap((x) => (typeof x === 'number' ? [x] : flat(x)));
+  if (typeof a === 'number') return [a];
+  throw new Error(`flat: not numeric: ${typeof a}`);
+}
+
+/** Assert closeness: max |got - want| <= tol * max(1, max |want|). */
+export function assertClose(got: unknown, want: unknown, tol: number, what: string): void {
+  const g = flat(got);
+  const w = flat(want);
+  assert.is(g.length, w.length, `${what}: length ${g.length} vs ${w.length}`);
+  let m = 0;
+  let scale = 1;
+  for (let i = 0; i < g.length; i++) {
+    m = Math.max(m, Math.abs(g[i] - w[i]));
+    scale = Math.max(scale, Math.abs(w[i]));
+  }
+  assert.ok(m <= tol * scale, `${what}: max abs diff ${m.toExponential(3)} > ${tol} * ${scale.toFixed(3)}`);
+}
+
+/** Run fn and assert it leaves tf.memory().numTensors unchanged. */
+export async function assertNoLeak<T>(what: string, fn: () => Promise<T> | T): Promise<T> {
+  const before = tf.memory().numTensors;
+  const out = await fn();
+  const after = tf.memory().numTensors;
+  assert.is(after, before, `${what}: leaked ${after - before} tensors`);
+  return out;
+}
+
+export const SHARED = require('node:path').resolve(__dirname, '..', '..', 'shared');
+
+/** max |a - b| of two tensors, as a number, without leaking. */
+export function tensorMaxDiff(a: tf.Tensor, b: tf.Tensor): number {
+  return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
+}
