@@ -44,3 +44,14 @@ export function linearFrozen(x: tf.Tensor2D, W: tf.Tensor2D, wT?: tf.Tensor2D): 
 export function linearTrainable(x: tf.Tensor2D, W: tf.Tensor2D): tf.Tensor2D {
   return matMulFast(x, tf.transpose(W)); // [N, in] x [in, out]
 }
+
+/** The plain base layer y = x W^T + b for x [N, in]; the weight gets a gradient only when it is trainable (full fine-tuning). */
+export function baseForward(
+  base: { weight: tf.Variable<tf.Rank.R2>; bias: tf.Variable<tf.Rank.R1> | null },
+  x: tf.Tensor2D,
+): tf.Tensor2D {
+  return tf.tidy(() => {
+    const y = base.weight.trainable ? linearTrainable(x, base.weight) : linearFrozen(x, base.weight); // [N, out]
+    return base.bias ? (tf.add(y, base.bias) as tf.Tensor2D) : y;
+  });
+}
