@@ -17,6 +17,7 @@ const COMMANDS: Record<string, string> = {
   bench: 'benchmark every method at matched budget, and one adapter layer alone',
   datasets: 'dataset tools: `datasets fetch <name> --out <dir>`',
   notebooks: 'execute the notebooks headless and save the executed copies',
+  kernel: 'install the project-local tslab Jupyter kernelspec: `kernel install`',
   main: 'the headline reproduction (what `npm start` runs)',
 };
 

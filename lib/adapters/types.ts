@@ -121,7 +121,20 @@ export interface AdapterLayer<C extends AdapterConfig = AdapterConfig> {
   params(): Record<string, tf.Variable>;
   /** Trainable parameter count, from the actual variable sizes. */
   numTrainableParams(): number;
+  /**
+   * Residual inits (PiSSA, OLoRA, LoRA-GA) only: the A0/B0 the init produced, under PEFT names (new tensors the caller
+   * disposes), needed to convert to a LoRA on the original weight. Absent or null for other methods.
+   */
+  initialParams?(): Record<string, tf.Tensor> | null;
   dispose(): void;
+}
+
+/** The shape an adapter is checked and counted against; bias matters only to full fine-tuning's count. */
+export interface AdapterShape {
+  out: number;
+  in: number;
+  /** Whether the layer has a bias (full fine-tuning trains it too). Default false. */
+  bias?: boolean;
 }
 
 /** One adapter method: defaults, validation, closed-form parameter count, and a factory. */
@@ -129,9 +142,9 @@ export interface AdapterSpec<C extends AdapterConfig = AdapterConfig> {
   readonly kind: C['kind'];
   readonly defaults: C;
   /** Throw an AdapterConfigError naming the module (`where`), the field and the value when cfg cannot apply to shape. */
-  validate(cfg: C, shape: { out: number; in: number }, where: string): void;
+  validate(cfg: C, shape: AdapterShape, where: string): void;
   /** Closed-form trainable parameter count for one [out, in] linear (must equal the created layer's count). */
-  numParams(cfg: C, shape: { out: number; in: number }): number;
+  numParams(cfg: C, shape: AdapterShape): number;
   create(base: LinearBase, cfg: C, ctx: CreateContext): AdapterLayer<C>;
 }
 

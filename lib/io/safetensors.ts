@@ -53,6 +53,8 @@ export function parseHeader(buf: Uint8Array, where = 'safetensors'): {
   let metadata: Record<string, string> | undefined;
   for (const [name, v] of Object.entries(header)) {
     if (name === '__metadata__') {
+      if (v === null || typeof v !== 'object' || Array.isArray(v) || !Object.values(v).every((x) => typeof x === 'string'))
+        throw new Error(`${where}: __metadata__ must be an object of strings, got ${JSON.stringify(v)}`);
       metadata = v as Record<string, string>;
       continue;
     }
@@ -69,6 +71,16 @@ export function parseHeader(buf: Uint8Array, where = 'safetensors'): {
     if (end - b !== want)
       throw new Error(`${where}: tensor '${name}' shape [${e.shape}] ${e.dtype} needs ${want} bytes but data_offsets give ${end - b}`);
     entries[name] = e;
+  }
+  // Two tensors sharing bytes means a corrupt header (the format lays tensors out back to back).
+  const spans = Object.entries(entries)
+    .filter(([, e]) => e.data_offsets[1] > e.data_offsets[0])
+    .sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0]);
+  for (let i = 1; i < spans.length; i++) {
+    const [pn, pe] = spans[i - 1];
+    const [cn, ce] = spans[i];
+    if (ce.data_offsets[0] < pe.data_offsets[1])
+      throw new Error(`${where}: tensors '${pn}' [${pe.data_offsets}] and '${cn}' [${ce.data_offsets}] overlap in the data section`);
   }
   return { entries, metadata, dataStart };
 }

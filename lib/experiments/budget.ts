@@ -1,0 +1,71 @@
+/**
+ * Matched parameter budgets, the way the paper pairs methods: given the reference method (Bone) at rank r on the same
+ * model and targets, a LoRA-family method gets the smallest EVEN rank whose trainable count is at least the
+ * reference's. That rule reproduces every pairing in the paper's tables: Bone r=64 -> LoRA r=36 on LLaMA2-7B
+ * (87.03M vs 89.95M; r=35 would be closer but odd), r=34 on Mistral-7B (88.08M vs 89.13M), r=32 on RWKV6-7B
+ * (88.08M both). "Closest count" would give r=35 on LLaMA2-7B, which the paper did not use.
+ */
+import type { AdapterConfig } from '../adapters/types';
+import { ADAPTERS, resolveAdapterConfig } from '../adapters/registry';
+import { listLinears, resolveModelShape } from '../models/presets';
+import { selectTargets } from '../models/targets';
+import { kitBaseConfig } from '../train/pretrain';
+import type { ExperimentConfig } from './types';
+
+export interface LinearShape {
+  name: string;
+  out: number;
+  in: number;
+}
+
+/** Linear shapes of a model (kit base preset, HF checkpoint folder or config.json, or a named preset). */
+export function modelLinears(model: ExperimentConfig['model']): LinearShape[] {
+  if (model.source === 'kit-base') return listLinears(kitBaseConfig(model.preset));
+  return listLinears(resolveModelShape(model.source).shape);
+}
+
+/** The linear shapes an experiment's targets select. */
+export function targetShapes(cfg: Pick<ExperimentConfig, 'model' | 'targets'>): LinearShape[] {
+  const all = modelLinears(cfg.model);
+  const chosen = new Set(selectTargets(all.map((l) => l.name), cfg.targets));
+  return all.filter((l) => chosen.has(l.name));
+}
+
+/** Trainable parameters of `adapter` over `shapes` (closed form per module; validates each module). */
+export function countTrainable(adapter: AdapterConfig, shapes: readonly LinearShape[]): number {
+  const spec = ADAPTERS[adapter.kind] as (typeof ADAPTERS)[AdapterConfig['kind']] & {
+    validate(c: AdapterConfig, s: { out: number; in: number }, where: string): void;
+    numParams(c: AdapterConfig, s: { out: number; in: number }): number;
+  };
+  let n = 0;
+  for (const s of shapes) {
+    spec.validate(adapter, { out: s.out, in: s.in }, s.name);
+    n += spec.numParams(adapter, { out: s.out, in: s.in });
+  }
+  return n;
+}
+
+/**
+ * The paper's matched rank for `adapter`'s kind against `reference` on `shapes`: the smallest multiple of `multiple`
+ * (default 2) whose trainable count is >= the reference's. Throws naming the kind when no rank reaches it.
+ */
+export function matchRankOnShapes(adapter: AdapterConfig, reference: AdapterConfig, shapes: readonly LinearShape[], multiple = 2): { r: number; count: number; referenceCount: number } {
+  if (!('r' in adapter)) throw new Error(`budget: adapter ${adapter.kind} has no rank to match`);
+  const referenceCount = countTrainable(reference, shapes);
+  const maxR = Math.max(...shapes.map((s) => Math.max(s.out, s.in)));
+  for (let r = multiple; r <= maxR; r += multiple) {
+    const count = countTrainable({ ...adapter, r } as AdapterConfig, shapes);
+    if (count >= referenceCount) return { r, count, referenceCount };
+  }
+  throw new Error(`budget: no ${adapter.kind} rank up to ${maxR} reaches ${reference.kind} r=${(reference as { r?: number }).r}'s ${referenceCount} trainable parameters`);
+}
+
+/** Matched rank for an experiment's adapter against `reference` ({kind, r} plus that kind's defaults) on its targets. */
+export function matchedRank(cfg: ExperimentConfig, reference: { kind: string; r: number }): number {
+  const ref = resolveAdapterConfig(reference as Partial<AdapterConfig> & { kind: string });
+  try {
+    return matchRankOnShapes(cfg.adapter, ref, targetShapes(cfg)).r;
+  } catch (e) {
+    throw new Error(`matchBudget (${cfg.adapter.kind} vs ${reference.kind} r=${reference.r}): ${(e as Error).message}`);
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * Offline plotly: figures are plain JSON ({data, layout}); HTML pages embed plotly.js-dist-min's bundle inline so they
+ * open without a network. A report page embeds the bundle once for all its figures.
+ */
+import * as fs from 'node:fs';
+
+/** A plotly figure as plain JSON. */
+export interface FigureSpec {
+  data: Record<string, unknown>[];
+  layout?: Record<string, unknown>;
+  config?: Record<string, unknown>;
+}
+
+/** A named figure of a report: written to figures/<id>.html. */
+export interface NamedFigure {
+  id: string;
+  title: string;
+  /** One sentence on what to look for. */
+  caption: string;
+  figure: FigureSpec;
+}
+
+let bundle: string | null = null;
+
+/**
+ * The plotly bundle as one inline <script>. `define`/`module`/`exports` are shadowed so that a page with require.js
+ * (Jupyter) does not swallow the UMD export; `</script` inside the bundle is escaped.
+ */
+export function plotlyScriptTag(): string {
+  if (bundle === null) {
+    const js = fs.readFileSync(require.resolve('plotly.js-dist-min'), 'utf8').replace(/<\/script/gi, '<\\/script');
+    bundle = `<script>(function () { if (window.Plotly) return; var define, module, exports;\n${js}\n}).call(window);</script>`;
+  }
+  return bundle;
+}
+
+export function escapeHtml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/** A div plus the script that draws `fig` into it (Plotly must be loaded before). */
+export function figureDiv(fig: FigureSpec, id: string, height = 440): string {
+  const spec = JSON.stringify({ data: fig.data, layout: fig.layout ?? {}, config: { responsive: true, displaylogo: false, ...(fig.config ?? {}) } }).replace(/<\//g, '<\\/');
+  return [
+    `<div id="${escapeHtml(id)}" class="figure" style="width: 100%; height: ${height}px;"></div>`,
+    `<script>(function () { var s = ${spec}; Plotly.newPlot(${JSON.stringify(id)}, s.data, s.layout, s.config); })();</script>`,
+  ].join('\n');
+}
+
+const STYLE = `body { font-family: system-ui, sans-serif; margin: 1.5em auto; max-width: 1100px; color: #222; }
+table { border-collapse: collapse; font-size: 90%; margin: 0.5em 0 1.5em; }
+th, td { padding: 3px 9px; border-bottom: 1px solid #ddd; text-align: right; vertical-align: top; }
+th { border-bottom: 2px solid #888; } td.l, th.l { text-align: left; }
+.caption { color: #555; font-size: 90%; } .holds { color: #1a7f37; font-weight: 600; } .fails { color: #c62828; font-weight: 600; }
+.inconclusive { color: #8a6d00; } code { background: #f4f4f4; padding: 0 3px; }`;
+
+/** A complete HTML page; `plotly` embeds the bundle in the head. */
+export function htmlPage(title: string, body: string, plotly: boolean): string {
+  return [
+    '<!doctype html>',
+    '<html lang="en"><head><meta charset="utf-8">',
+    `<title>${escapeHtml(title)}</title>`,
+    `<style>${STYLE}</style>`,
+    plotly ? plotlyScriptTag() : '',
+    '</head><body>',
+    body,
+    '</body></html>',
+    '',
+  ].join('\n');
+}
+
+/** A self-contained page holding one figure. */
+export function figurePage(f: NamedFigure): string {
+  return htmlPage(f.title, `<h2>${escapeHtml(f.title)}</h2>\n<p class="caption">${escapeHtml(f.caption)}</p>\n${figureDiv(f.figure, f.id, 560)}`, true);
+}

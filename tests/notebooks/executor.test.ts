@@ -1,0 +1,85 @@
+/**
+ * The headless executor: a tiny notebook runs cell by cell in its own process at the project root, and the saved
+ * .ipynb carries the printed text, the HTML display and the result of importing ./lib; a failing cell stops the run
+ * and is named (by the runner and by the CLI's exit status and message).
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { newNotebook, readNotebook, serializeNotebook, sourceText, type CodeCell, type Output } from '../../lib/notebook/ipynb';
+import { PROJECT_ROOT, runNotebook } from '../../lib/notebook/runner';
+import { Rng } from '../../lib/util/random';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bonelab-nb-'));
+test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+function write(name: string, cells: string[]): string {
+  const file = path.join(tmp, `${name}.ipynb`);
+  fs.writeFileSync(file, serializeNotebook(newNotebook(cells)));
+  return file;
+}
+
+function code(file: string): CodeCell[] {
+  return readNotebook(file).cells.filter((c): c is CodeCell => c.cell_type === 'code');
+}
+
+function text(outputs: Output[], stream: 'stdout' | 'stderr'): string {
+  return outputs.map((o) => (o.output_type === 'stream' && o.name === stream ? sourceText(o.text) : '')).join('');
+}
+
+test('executes print, HTML display, ./lib import and top-level await into a valid executed notebook', async () => {
+  const file = write('ok', [
+    '%md\n# a tiny notebook',
+    'console.log("hello", 6 * 7);',
+    'import * as tslab from "tslab";\ntslab.display.html("<b id=\\"x\\">bold</b>");',
+    'import { Rng } from "./lib/util/random";\nconsole.log(new Rng(7).next().toFixed(9));',
+    'await new Promise((r) => setTimeout(r, 20));\nconsole.log(process.cwd() === ' + JSON.stringify(PROJECT_ROOT) + ', process.env.BONELAB_NB_TEST);',
+  ]);
+  process.env.BONELAB_NB_TEST = 'passed-through';
+  const run = await runNotebook(file, { outDir: path.join(tmp, 'out') });
+  delete process.env.BONELAB_NB_TEST;
+  assert.ok(run.ok, `run failed: ${run.error ?? run.failed?.error}`);
+  assert.equal(run.cells.map((c) => c.cell), [2, 3, 4, 5], 'one report per code cell, numbered among all cells');
+  const cells = code(run.outFile);
+  assert.equal(cells.map((c) => c.execution_count), [1, 2, 3, 4]);
+  assert.is(text(cells[0].outputs, 'stdout'), 'hello 42\n');
+  const html = cells[1].outputs.find((o) => o.output_type === 'display_data');
+  assert.ok(html && html.output_type === 'display_data', 'HTML display captured');
+  assert.is(sourceText(html.data['text/html']), '<b id="x">bold</b>');
+  assert.is(text(cells[2].outputs, 'stdout'), `${new Rng(7).next().toFixed(9)}\n`, './lib import ran the kit code');
+  assert.is(text(cells[3].outputs, 'stdout'), 'true passed-through\n', 'cwd is the project root and env passes through');
+  // The source notebook is left untouched.
+  assert.equal(code(file).map((c) => c.outputs.length), [0, 0, 0, 0]);
+});
+
+test('a failing cell stops the run, is named, and its error is saved', async () => {
+  const file = write('fails', ['console.log("before");', 'const n = 1;\nthrow new Error("boom-" + n);', 'console.log("after");']);
+  const run = await runNotebook(file, { outDir: path.join(tmp, 'out') });
+  assert.not.ok(run.ok);
+  assert.is(run.failed?.cell, 2);
+  assert.match(run.failed?.error ?? '', /boom-1/);
+  assert.is(run.failed?.head, 'const n = 1;');
+  const cells = code(run.outFile);
+  assert.is(text(cells[0].outputs, 'stdout'), 'before\n');
+  const err = cells[1].outputs.find((o) => o.output_type === 'error');
+  assert.ok(err && err.output_type === 'error' && err.evalue === 'boom-1' && err.ename === 'Error', JSON.stringify(cells[1].outputs));
+  assert.equal([cells[2].execution_count, cells[2].outputs.length], [null, 0], 'cells after the failure do not run');
+});
+
+test('CLI: a type error exits non-zero naming the notebook, the cell and the diagnostic', () => {
+  const file = write('typeerr', ['const a = 1;', 'const s: number = "text";']);
+  const res = spawnSync(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'bin', 'bonelab.ts'), 'notebooks', file, '--out', path.join(tmp, 'out')], {
+    cwd: PROJECT_ROOT,
+    encoding: 'utf8',
+  });
+  const all = res.stdout + res.stderr;
+  assert.is(res.status, 1, all);
+  assert.match(all, /typeerr\.ipynb failed in cell 2/);
+  assert.match(all, /not assignable to type 'number'/);
+  assert.match(res.stdout, /0 ok, 1 failed/);
+});
+
+test.run();
