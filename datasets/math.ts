@@ -25,10 +25,9 @@ export function loadMath(file: string, opts: MathOptions = {}): MathExample[] {
     const question = str(rec, 'problem');
     const solution = str(rec, 'solution');
     const boxed = extractBoxed(solution);
-    const given = rec.value.answer;
-    if (given !== undefined && typeof given !== 'string') throw new Error(`${rec.where}: field 'answer' must be a string`);
+    const given = rec.value.answer === undefined ? null : str(rec, 'answer');
     const raw = given ?? boxed;
-    if (raw === null || raw === undefined) throw new Error(`${rec.where}: field 'solution' has no \\boxed{...} answer`);
+    if (raw === null) throw new Error(`${rec.where}: field 'solution' has no \\boxed{...} answer`);
     const answer = normalizeAnswer(raw);
     const meta: Record<string, string | number | boolean> = { rawAnswer: raw };
     for (const k of ['level', 'type', 'subject', 'unique_id', 'idx']) {

@@ -39,6 +39,68 @@ export function parseJsonLines(text: string, file: string): Located[] {
   return out;
 }
 
+/**
+ * Offset of the first JSON syntax error in `text` (a validating scan; Node 20's JSON.parse messages do not always
+ * carry a position). Returns text.length when the text ends too early.
+ */
+export function jsonErrorOffset(text: string): number {
+  let i = 0;
+  const ws = (): void => {
+    while (i < text.length && ' \t\n\r'.includes(text[i])) i++;
+  };
+  const fail = (): never => {
+    throw i;
+  };
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === '{' || c === '[') {
+      const close = c === '{' ? '}' : ']';
+      i++;
+      ws();
+      if (text[i] === close) {
+        i++;
+        return;
+      }
+      for (;;) {
+        if (c === '{') {
+          ws();
+          if (text[i] !== '"') fail();
+          str();
+          ws();
+          if (text[i] !== ':') fail();
+          i++;
+        }
+        value();
+        ws();
+        if (text[i] === close) {
+          i++;
+          return;
+        }
+        if (text[i] !== ',') fail();
+        i++;
+      }
+    }
+    if (c === '"') return str();
+    const m = /^(?:-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?|true|false|null)/.exec(text.slice(i, i + 400));
+    if (!m) fail();
+    i += (m as RegExpExecArray)[0].length;
+  };
+  const str = (): void => {
+    i++;
+    while (i < text.length && text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
+    if (i >= text.length) fail();
+    i++;
+  };
+  try {
+    value();
+    ws();
+    return i < text.length ? i : -1;
+  } catch (at) {
+    return typeof at === 'number' ? at : -1;
+  }
+}
+
 /** Line number (1-based) of a character offset, for JSON syntax errors in arrays. */
 function lineOf(text: string, offset: number): number {
   let n = 1;
@@ -55,9 +117,8 @@ export function readRecords(file: string): Located[] {
   try {
     arr = JSON.parse(text);
   } catch (e) {
-    const msg = (e as Error).message;
-    const pos = /position (\d+)/.exec(msg);
-    throw new Error(`${file}${pos ? `:${lineOf(text, Number(pos[1]))}` : ''}: malformed JSON (${msg})`);
+    const at = jsonErrorOffset(text);
+    throw new Error(`${file}${at >= 0 ? `:${lineOf(text, at)}` : ''}: malformed JSON (${(e as Error).message})`);
   }
   if (!Array.isArray(arr)) throw new Error(`${file}: expected a JSON array`);
   return arr.map((v, i) => {

@@ -123,7 +123,7 @@ export class BatLayer implements AdapterLayer<BatConfig> {
 }
 
 export const BAT_FIELDS: FieldTable<BatConfig> = {
-  r: { type: 'posint' },
+  r: { type: 'rank' },
   convention: { type: 'enum', values: ['out-block', 'in-block'] },
 };
 

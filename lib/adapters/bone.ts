@@ -104,8 +104,8 @@ export class BoneLayer<C extends BoneFamilyConfig = BoneConfig> implements Adapt
   }
 }
 
-export const BONE_FIELDS: FieldTable<BoneConfig> = { r: { type: 'posint' } };
-export const MINI_FIELDS: FieldTable<MiniConfig> = { r: { type: 'posint' }, miniR: { type: 'posint' } };
+export const BONE_FIELDS: FieldTable<BoneConfig> = { r: { type: 'rank' } };
+export const MINI_FIELDS: FieldTable<MiniConfig> = { r: { type: 'rank' }, miniR: { type: 'posint' } };
 
 export const BONE: AdapterSpec<BoneConfig> = {
   kind: 'bone',

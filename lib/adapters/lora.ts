@@ -42,7 +42,7 @@ export function loraScaling(cfg: LoraCommon): number {
 }
 
 export const LORA_COMMON_FIELDS: { r: FieldSpec; alpha: FieldSpec; rslora: FieldSpec } = {
-  r: { type: 'posint' },
+  r: { type: 'rank' },
   alpha: { type: 'number' },
   rslora: { type: 'boolean' },
 };

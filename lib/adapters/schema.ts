@@ -5,6 +5,8 @@
 import { AdapterConfigError } from './types';
 
 export type FieldSpec =
+  /** A positive integer rank, rejected with PEFT's own wording. */
+  | { type: 'rank' }
   | { type: 'posint' }
   | { type: 'number' }
   | { type: 'boolean' }
@@ -25,6 +27,11 @@ export function checkField(kind: string, field: string, spec: FieldSpec, value: 
     throw new AdapterConfigError(`adapter config (${kind}): field '${field}' must be ${want}, got ${show(value)}`);
   };
   switch (spec.type) {
+    case 'rank':
+      if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+        throw new AdapterConfigError(`adapter config (${kind}): \`${field}\` should be a positive integer value but the value passed is ${show(value)}`);
+      }
+      return;
     case 'posint':
       if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) fail('a positive integer');
       return;

@@ -50,7 +50,8 @@ function boxedCandidates(text: string): Candidate[] {
  */
 function answerIsCandidates(text: string): Candidate[] {
   const out: Candidate[] = [];
-  const re = /\b(?:the\s+)?(?:final\s+|correct\s+)?answer\s*(?:is\b|:)\s*:?[ \t]*([^\n]*)/gi;
+  // `the answer is` / `the final answer:` anywhere; a bare `Answer:` only at the start of a line (not `our answer: ...`)
+  const re = /(?:\bthe\s+(?:final\s+|correct\s+)?answer\s*(?:is\b|:)|^[ \t]*answer\s*:)\s*:?[ \t]*([^\n]*)/gim;
   let m: RegExpExecArray | null;
   while ((m = re.exec(text)) !== null) {
     let body = m[1];

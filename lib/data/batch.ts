@@ -128,8 +128,16 @@ export interface MakeBatchesOptions extends Omit<BatchOptions, 'padId' | 'maxLen
  * @example makeBatches(problems, tok, { batchSize: 16, maxLength: 256, seed: 0, epoch: 0 })
  */
 export function makeBatches(examples: MathExample[], tok: TokenizerLike, opts: MakeBatchesOptions): Batch[] {
-  const { encoded } = encodeExamples(examples, tok, opts);
-  return batchEncoded(encoded, { ...opts, padId: tok.padId, maxLength: opts.maxLength });
+  const batchOpts: BatchOptions = { ...opts, padId: tok.padId, maxLength: opts.maxLength };
+  validate(batchOpts); // before the (slower) encoding, so option errors come first
+  const { encoded, stats } = encodeExamples(examples, tok, opts);
+  if (encoded.length === 0 && examples.length > 0) {
+    throw new Error(
+      `makeBatches: none of the ${examples.length} examples fits maxLength=${opts.maxLength} ` +
+        `(${stats.dropped} dropped, ${stats.noLoss} with no room left after the prompt)`,
+    );
+  }
+  return batchEncoded(encoded, batchOpts);
 }
 
 /**

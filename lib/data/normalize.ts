@@ -6,7 +6,7 @@
  */
 
 /** Words that may follow a numeric answer and are dropped (`19 pears`, `5 dollars`, `3 cm`): any run of letters. */
-const NUMBER_THEN_WORDS = /^([-+]?(?:\d+(?:\.\d+)?|\.\d+)(?:\/\d+)?)\s+[A-Za-z][A-Za-z.'\s-]*$/;
+const NUMBER_THEN_WORDS = /^([-+]?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)(?:\/\d+)?)\s+[A-Za-z][A-Za-z.'\s-]*$/;
 const GROUPED_THOUSANDS = /^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$/;
 const PLAIN_NUMBER = /^[-+]?(?:\d+(?:\.\d*)?|\.\d+)$/;
 

@@ -6,21 +6,25 @@
  * (88.08M both). "Closest count" would give r=35 on LLaMA2-7B, which the paper did not use.
  */
 import type { AdapterConfig } from '../adapters/types';
-import { ADAPTERS, resolveAdapterConfig } from '../adapters/registry';
+import { numAdapterParams, resolveAdapterConfig, validateAdapterConfig } from '../adapters/registry';
 import { listLinears, resolveModelShape } from '../models/presets';
 import { selectTargets } from '../models/targets';
-import { kitBaseConfig } from '../train/pretrain';
 import type { ExperimentConfig } from './types';
 
 export interface LinearShape {
   name: string;
   out: number;
   in: number;
+  bias?: boolean;
 }
 
 /** Linear shapes of a model (kit base preset, HF checkpoint folder or config.json, or a named preset). */
 export function modelLinears(model: ExperimentConfig['model']): LinearShape[] {
-  if (model.source === 'kit-base') return listLinears(kitBaseConfig(model.preset));
+  if (model.source === 'kit-base') {
+    // Loaded lazily: the kit base's config lives with the pretraining code, which pulls in tfjs.
+    const { kitBaseConfig } = require('../train/pretrain') as { kitBaseConfig(preset: string): Record<string, unknown> };
+    return listLinears(kitBaseConfig(model.preset));
+  }
   return listLinears(resolveModelShape(model.source).shape);
 }
 
@@ -31,16 +35,13 @@ export function targetShapes(cfg: Pick<ExperimentConfig, 'model' | 'targets'>): 
   return all.filter((l) => chosen.has(l.name));
 }
 
-/** Trainable parameters of `adapter` over `shapes` (closed form per module; validates each module). */
+/** Trainable parameters of `adapter` over `shapes` (closed form per module, each validated against its shape). */
 export function countTrainable(adapter: AdapterConfig, shapes: readonly LinearShape[]): number {
-  const spec = ADAPTERS[adapter.kind] as (typeof ADAPTERS)[AdapterConfig['kind']] & {
-    validate(c: AdapterConfig, s: { out: number; in: number }, where: string): void;
-    numParams(c: AdapterConfig, s: { out: number; in: number }): number;
-  };
   let n = 0;
   for (const s of shapes) {
-    spec.validate(adapter, { out: s.out, in: s.in }, s.name);
-    n += spec.numParams(adapter, { out: s.out, in: s.in });
+    const shape = { out: s.out, in: s.in, bias: s.bias ?? false };
+    validateAdapterConfig(adapter, shape, s.name);
+    n += numAdapterParams(adapter, shape);
   }
   return n;
 }
@@ -62,7 +63,7 @@ export function matchRankOnShapes(adapter: AdapterConfig, reference: AdapterConf
 
 /** Matched rank for an experiment's adapter against `reference` ({kind, r} plus that kind's defaults) on its targets. */
 export function matchedRank(cfg: ExperimentConfig, reference: { kind: string; r: number }): number {
-  const ref = resolveAdapterConfig(reference as Partial<AdapterConfig> & { kind: string });
+  const ref = resolveAdapterConfig(reference);
   try {
     return matchRankOnShapes(cfg.adapter, ref, targetShapes(cfg)).r;
   } catch (e) {

@@ -96,10 +96,12 @@ function mergeAdapter(current: AdapterConfig, layer: Record<string, unknown>): A
   const kind = (layer.kind as string | undefined) ?? current.kind;
   const start: Record<string, unknown> = kind === current.kind ? { ...current } : { kind };
   try {
-    return resolveAdapterConfig({ ...start, ...layer, kind } as Partial<AdapterConfig> & { kind: string });
+    return resolveAdapterConfig({ ...start, ...layer, kind });
   } catch (e) {
+    // Name the key path like every other config error: adapter.r, adapter.kind.
     const msg = (e as Error).message;
-    throw new ExperimentConfigError(msg.startsWith('adapter') ? msg : `adapter: ${msg}`);
+    const field = /field '(\w+)'|`(\w+)`/.exec(msg)?.slice(1).find(Boolean) ?? (/unknown kind/.test(msg) ? 'kind' : null);
+    throw new ExperimentConfigError(`adapter${field ? `.${field}` : ''}: ${msg}`);
   }
 }
 
@@ -131,7 +133,6 @@ function checkConsistency(cfg: ExperimentConfig): void {
   if (cfg.schedule.warmupSteps > cfg.steps) {
     throw new ExperimentConfigError(`schedule.warmupSteps: ${cfg.schedule.warmupSteps} exceeds steps=${cfg.steps}`);
   }
-  if (cfg.eval.every > cfg.steps) throw new ExperimentConfigError(`eval.every: ${cfg.eval.every} exceeds steps=${cfg.steps}`);
   if (cfg.optimizer.loraPlusRatio !== null && !['lora', 'pissa', 'olora', 'dora', 'loraga'].includes(cfg.adapter.kind)) {
     throw new ExperimentConfigError(`optimizer.loraPlusRatio: LoRA+ applies to LoRA-family adapters, not ${JSON.stringify(cfg.adapter.kind)}`);
   }

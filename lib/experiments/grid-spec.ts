@@ -119,6 +119,21 @@ export function readExperimentFile(file: string): ExperimentFile {
   return validateExperimentFile(raw, path.basename(file));
 }
 
+const EXPERIMENTS_DIR = path.resolve(__dirname, '..', '..', 'experiments');
+
+/** Names of the experiment files under experiments/. */
+export function listExperimentFiles(): string[] {
+  return fs.existsSync(EXPERIMENTS_DIR) ? fs.readdirSync(EXPERIMENTS_DIR).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort() : [];
+}
+
+/** A path to an experiment file, or the name of one under experiments/ (`block-size`). */
+export function findExperimentFile(nameOrPath: string): string {
+  if (fs.existsSync(nameOrPath) && fs.statSync(nameOrPath).isFile()) return nameOrPath;
+  const named = path.join(EXPERIMENTS_DIR, `${nameOrPath.replace(/\.json$/, '')}.json`);
+  if (fs.existsSync(named)) return named;
+  throw new Error(`experiment ${JSON.stringify(nameOrPath)}: neither a file nor one of experiments/*.json (${listExperimentFiles().join(', ') || 'none'})`);
+}
+
 /**
  * The grid of one preset. The results folder (= name) is the file's name for the `quick` preset and
  * `<name>-<preset>` for any other, so a full run never mixes with quick results.
@@ -149,6 +164,14 @@ function methodOf(entry: MethodEntry): { label: string; adapter: Record<string, 
  * fine-tuning) are kept once; two different configs under one name are an error.
  */
 export function expandGrid(spec: GridSpec, overrides: unknown[] = []): GridCell[] {
+  try {
+    return expandCells(spec, overrides);
+  } catch (e) {
+    throw new ExperimentConfigError(`experiment ${spec.name}: ${(e as Error).message}`);
+  }
+}
+
+function expandCells(spec: GridSpec, overrides: unknown[]): GridCell[] {
   const base = resolveExperiment(spec.base, ...overrides, { name: spec.name });
   const methods = (spec.axes.method ?? [{ kind: base.adapter.kind }]).map(methodOf);
   const rs: (number | null)[] = spec.axes.r ?? [null];
@@ -175,7 +198,7 @@ export function expandGrid(spec: GridSpec, overrides: unknown[] = []): GridCell[
           cfg.variant = variant;
           const prev = cells.get(variant);
           if (prev) {
-            if (JSON.stringify(prev.config) !== JSON.stringify(cfg)) throw new ExperimentConfigError(`grid ${spec.name}: two different cells are both named ${variant}; give the method entries distinct labels`);
+            if (JSON.stringify(prev.config) !== JSON.stringify(cfg)) throw new ExperimentConfigError(`two different cells are both named ${variant}; give the method entries distinct labels`);
             continue;
           }
           cells.set(variant, { variant, group: groupOf(variant), label: m.label, config: cfg });

@@ -37,6 +37,7 @@ export function processRunner(opts: ProcessRunnerOptions = {}): CellRunner {
   const command = opts.command ?? [process.execPath, '--import', 'tsx', WORKER];
   return (cell, ctx) =>
     new Promise<void>((resolve, reject) => {
+      if (ctx.signal.aborted) return reject(new Error('cancelled before the worker started'));
       const tmpDir = path.join(ctx.expDir, '.tmp');
       const cfgFile = path.join(tmpDir, `${cell.variant}.config.json`);
       writeJsonAtomic(cfgFile, cell.config);

@@ -131,8 +131,8 @@ function svdTall(a: Matrix, wantVectors: boolean): Tall {
   }
 
   // 2. Accumulate U = H_0..H_{n-1} [I; 0] and V = G_0..G_{n-3}, then keep them transposed.
-  let Ut = new Float64Array(0);
-  let Vt = new Float64Array(0);
+  let Ut: Float64Array = new Float64Array(0);
+  let Vt: Float64Array = new Float64Array(0);
   if (wantVectors) {
     const U = new Float64Array(m * n);
     for (let i = 0; i < n; i++) U[i * n + i] = 1;

@@ -73,7 +73,7 @@ export class LlamaForCausalLM implements CausalLM {
     this.vocabSize = cfg.vocabSize;
     const shapes = new Map(llamaParamSpecs(cfg).map((s) => [s.name, s.shape]));
     const variable = <R extends tf.Rank>(name: string): tf.Variable<R> => {
-      const v = tf.variable(tf.tensor(data.get(name)!, shapes.get(name)!), false) as tf.Variable<R>;
+      const v = tf.variable(tf.tensor(data.get(name)!, shapes.get(name)!), false) as unknown as tf.Variable<R>;
       this.params.set(name, v);
       return v;
     };
@@ -147,16 +147,16 @@ export class LlamaForCausalLM implements CausalLM {
     try {
       while (out.length < maxNewTokens) {
         const past: LayerKV[] | null = cache;
-        const step = tf.tidy(() => {
+        const [logits, ...flatKv] = tf.tidy(() => {
           const ids = tf.tensor2d(input, [1, input.length], 'int32');
           const { h, kv } = this.hidden(ids, past);
           const last = tf.slice(h, [input.length - 1, 0], [1, h.shape[1]]); // [1, C]
-          return { logits: this.head(last), kv }; // [1, V]
+          return [this.head(last), ...kv.flatMap((l) => [l.k, l.v])]; // [1, V], then k/v per layer
         });
         if (past) tf.dispose(past.flatMap((l) => [l.k, l.v]));
-        cache = step.kv;
-        const row = await step.logits.data();
-        step.logits.dispose();
+        cache = this.blocks.map((_, i) => ({ k: flatKv[2 * i] as tf.Tensor4D, v: flatKv[2 * i + 1] as tf.Tensor4D }));
+        const row = await logits.data();
+        logits.dispose();
         let next = 0;
         for (let i = 1; i < row.length; i++) if (row[i] > row[next]) next = i; // first maximum, like torch.argmax
         out.push(next);

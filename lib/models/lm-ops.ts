@@ -84,6 +84,6 @@ export function checkLossInputs(inputIds: tf.Tensor, labels: tf.Tensor, vocabSiz
   if (labels.dtype !== 'int32') throw new Error(`${where}: labels must be int32, got ${labels.dtype}`);
   if (labels.rank !== 2 || inputIds.rank !== 2 || labels.shape[0] !== inputIds.shape[0] || labels.shape[1] !== inputIds.shape[1])
     throw new Error(`${where}: labels shape [${labels.shape}] must equal input_ids shape [${inputIds.shape}]`);
-  if (inputIds.shape[1] < 2) throw new Error(`${where}: the loss needs at least 2 positions per row, got T=${inputIds.shape[1]}`);
+  if ((inputIds.shape[1] ?? 0) < 2) throw new Error(`${where}: the loss needs at least 2 positions per row, got T=${inputIds.shape[1]}`);
   checkIds(labels.dataSync(), vocabSize, `${where} labels`, -100);
 }

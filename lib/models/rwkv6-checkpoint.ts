@@ -60,13 +60,12 @@ export function rwkv6ConfigFromTensors(tensors: TensorMap, raw: Record<string, u
   };
   let cfg: Rwkv6Config;
   if (raw) {
-    cfg = parseRwkv6Config(raw, 'config.json');
     for (const [k, v] of Object.entries(inferred)) {
       const given = raw[k];
       if (given !== undefined && given !== v)
         throw new Error(`config.json: ${k}=${JSON.stringify(given)} disagrees with the tensors in ${file} (which imply ${k}=${v})`);
     }
-    cfg = { ...cfg, ...inferred };
+    cfg = parseRwkv6Config({ ...raw, ...inferred }, 'config.json');
   } else {
     cfg = rwkv6Defaults(inferred as Rwkv6Config);
   }
@@ -90,11 +89,31 @@ export function checkRwkv6Tensors(tensors: TensorMap, cfg: Rwkv6Config, file = '
   return out;
 }
 
-/** Whether a folder looks like an RWKV6 checkpoint (config model_type, or official tensor names without a config). */
+/** Tensor names in a safetensors file, reading only its header. */
+function safetensorsNames(file: string): string[] {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const len = Buffer.alloc(8);
+    if (fs.readSync(fd, len, 0, 8, 0) < 8) return [];
+    const n = Number(len.readBigUInt64LE(0));
+    const size = fs.fstatSync(fd).size;
+    if (n > size - 8) return [];
+    const head = Buffer.alloc(n);
+    fs.readSync(fd, head, 0, n, 8);
+    return Object.keys(JSON.parse(head.toString('utf8'))).filter((k) => k !== '__metadata__');
+  } catch {
+    return [];
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Whether a folder looks like an RWKV6 checkpoint: config model_type 'rwkv6', or (no config) official RWKV tensor names. */
 export function isRwkv6Checkpoint(dir: string): boolean {
   const cfgFile = path.join(dir, 'config.json');
   if (fs.existsSync(cfgFile)) return readJson<Record<string, unknown>>(cfgFile).model_type === 'rwkv6';
-  return fs.existsSync(path.join(dir, 'model.safetensors'));
+  const file = path.join(dir, 'model.safetensors');
+  return fs.existsSync(file) && safetensorsNames(file).some((k) => k === 'emb.weight' || /^blocks\.\d+\.att\./.test(k));
 }
 
 /** Load an RWKV6 checkpoint folder. */

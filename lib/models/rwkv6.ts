@@ -5,8 +5,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { TensorMap } from '../io/safetensors';
-import { matMulFast } from '../ops/linear';
 import { createLinear, type LinearLayer } from './linear';
+import { causalLmLoss, checkIds, checkLossInputs, embeddingLookup } from './lm-ops';
+import { collectTrainable } from './trainable';
 import type { CausalLM, Linear } from './types';
 import { rwkv6BlockLinears, rwkv6TensorShapes, validateRwkv6Config, type Rwkv6Config } from './rwkv6-config';
 import { initRwkv6Weights } from './rwkv6-init';
@@ -31,11 +32,6 @@ export type Rwkv6BlockState = {
   ffnX: tf.Tensor2D;
 };
 export type Rwkv6State = Rwkv6BlockState[];
-
-/** float32 one-hot rows [n, depth]. (The wasm backend's OneHot ignores dtype 'float32' and writes int32 bits.) */
-function oneHotF32(ids: tf.Tensor1D, depth: number): tf.Tensor2D {
-  return tf.cast(tf.oneHot(ids, depth), 'float32') as tf.Tensor2D;
-}
 
 export class Rwkv6Model implements CausalLM {
   readonly arch = 'rwkv6' as const;
@@ -106,20 +102,16 @@ export class Rwkv6Model implements CausalLM {
 
   private checkIds(ids: tf.Tensor2D, what: string): void {
     if (this.disposed) throw new Error('rwkv6: model has been disposed');
-    if (ids.rank !== 2) throw new Error(`rwkv6 ${what}: input ids must be [B, T], got shape [${ids.shape}]`);
-    if (ids.dtype !== 'int32') throw new Error(`rwkv6 ${what}: input ids must be int32, got ${ids.dtype}`);
-    if (ids.shape[0] < 1 || ids.shape[1] < 1) throw new Error(`rwkv6 ${what}: input ids must be non-empty, got shape [${ids.shape}]`);
-    const v = ids.dataSync();
-    for (let i = 0; i < v.length; i++)
-      if (v[i] < 0 || v[i] >= this.vocabSize) throw new Error(`rwkv6 ${what}: token id ${v[i]} at flat index ${i} is outside the vocabulary [0, ${this.vocabSize})`);
+    if (ids.rank !== 2) throw new Error(`rwkv6 ${what}: input_ids must be [B, T], got shape [${ids.shape}]`);
+    if (ids.dtype !== 'int32') throw new Error(`rwkv6 ${what}: input_ids must be int32, got ${ids.dtype}`);
+    if (ids.shape[0] < 1 || ids.shape[1] < 1) throw new Error(`rwkv6 ${what}: input_ids must be non-empty, got shape [${ids.shape}]`);
+    checkIds(ids.dataSync(), this.vocabSize, `rwkv6 ${what} input_ids`);
   }
 
-  /** Token embedding [B, T, C]; a one-hot product when the embedding trains (the wasm backend has no gather gradient). */
+  /** Token embedding [B, T, C] (gather, with a scatter-add gradient when the embedding trains). */
   private embed(ids: tf.Tensor2D): tf.Tensor3D {
-    const emb = this.param('emb.weight') as tf.Variable<tf.Rank.R2>;
     const [B, T] = ids.shape;
-    const flatIds = tf.reshape(ids, [B * T]) as tf.Tensor1D;
-    const x = emb.trainable ? matMulFast(oneHotF32(flatIds, this.vocabSize), emb) : tf.gather(emb, flatIds); // [BT, C]
+    const x = embeddingLookup(this.param('emb.weight') as tf.Variable<tf.Rank.R2>, tf.reshape(ids, [B * T]) as tf.Tensor1D); // [BT, C]
     return tf.reshape(x, [B, T, this.dims.C]);
   }
 
@@ -163,25 +155,11 @@ export class Rwkv6Model implements CausalLM {
     return tf.tidy(() => this.forward(inputIds).logits);
   }
 
-  /** Mean cross-entropy of logits at t against labels[t + 1], skipping labels equal to -100 (HF semantics). */
+  /** Mean cross-entropy of logits at t against labels[t + 1], skipping labels equal to -100 (HF semantics; 0 if all are). */
   loss(inputIds: tf.Tensor2D, labels: tf.Tensor2D): tf.Scalar {
-    if (labels.shape.join() !== inputIds.shape.join())
-      throw new Error(`rwkv6 loss: labels shape [${labels.shape}] must equal input ids shape [${inputIds.shape}]`);
-    const [B, T] = inputIds.shape;
-    if (T < 2) throw new Error(`rwkv6 loss: need at least 2 positions to predict a next token, got T=${T}`);
-    return tf.tidy(() => {
-      const logits = this.logits(inputIds); // [B, T, V]
-      const V = this.vocabSize;
-      const n = B * (T - 1);
-      const lg = tf.reshape(tf.slice(logits, [0, 0, 0], [B, T - 1, V]), [n, V]); // [n, V]
-      const lab = tf.reshape(tf.slice(tf.cast(labels, 'int32'), [0, 1], [B, T - 1]), [n]) as tf.Tensor1D; // [n]
-      const keep = tf.cast(tf.notEqual(lab, -100), 'float32'); // [n]
-      const safe = tf.where(tf.notEqual(lab, -100), lab, tf.zerosLike(lab)) as tf.Tensor1D;
-      // One-hot pick instead of gather: gather's gradient needs UnsortedSegmentSum, which the wasm backend lacks.
-      const picked = tf.sum(tf.mul(tf.logSoftmax(lg), oneHotF32(safe, V)), 1); // log p(label) [n]
-      const count = tf.sum(keep);
-      return tf.div(tf.neg(tf.sum(tf.mul(picked, keep))), tf.maximum(count, 1)) as tf.Scalar;
-    });
+    this.checkIds(inputIds, 'loss');
+    checkLossInputs(inputIds, labels, this.vocabSize, 'rwkv6 loss');
+    return tf.tidy(() => causalLmLoss(this.logits(inputIds), labels));
   }
 
   linears(): Map<string, Linear> {
@@ -193,10 +171,7 @@ export class Rwkv6Model implements CausalLM {
   }
 
   trainableVariables(): tf.Variable[] {
-    const out: tf.Variable[] = [];
-    for (const l of this.lins.values()) if (l.adapter) out.push(...l.adapter.trainableVariables());
-    for (const p of this.params.values()) if (p.trainable && !out.includes(p)) out.push(p);
-    return out;
+    return collectTrainable(this.params.values(), this.lins.values());
   }
 
   /** The zero state for a batch of B sequences. */
@@ -209,8 +184,15 @@ export class Rwkv6Model implements CausalLM {
     }));
   }
 
+  /**
+   * Greedy decoding: the prompt in one pass (chunked WKV), then one token per step from the recurrent state, O(1) in
+   * the prefix length. Stops after maxNewTokens or at eosTokenId (default: the config's eos_token_id), which is
+   * included in the result, as HF generate does.
+   */
   async generate(prompt: number[], maxNewTokens: number, eosTokenId?: number): Promise<number[]> {
     if (prompt.length === 0) throw new Error('rwkv6 generate: prompt must contain at least one token');
+    checkIds(prompt, this.vocabSize, 'rwkv6 generate prompt');
+    const eos = eosTokenId ?? this.cfg.eos_token_id ?? undefined;
     if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0) throw new Error(`rwkv6 generate: maxNewTokens must be a non-negative integer, got ${maxNewTokens}`);
     const out: number[] = [];
     let state: Rwkv6State | null = null;
@@ -226,12 +208,12 @@ export class Rwkv6Model implements CausalLM {
         }
         if (state) disposeRwkv6State(state);
         state = res.state;
-        const am = tf.tidy(() => tf.argMax(tf.reshape(res.logits, [this.vocabSize])));
+        const row = await res.logits.data();
         res.logits.dispose();
-        const next = (await am.data())[0];
-        am.dispose();
+        let next = 0;
+        for (let i = 1; i < row.length; i++) if (row[i] > row[next]) next = i; // first maximum, like torch.argmax
         out.push(next);
-        if (next === eosTokenId) break;
+        if (next === eos) break;
         tokens = [next];
       }
     } finally {

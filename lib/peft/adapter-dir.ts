@@ -9,12 +9,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { toLora } from '../adapters/convert';
 import type { AdapterConfig, AdapterLayer } from '../adapters/types';
 import { AdapterConfigError } from '../adapters/types';
 import { readSafetensors, writeSafetensors, type NamedTensor, type TensorMap } from '../io/safetensors';
 import { matchesTarget, peftTargetModules, type TargetSpec } from '../models/targets';
 import { writeFileAtomic } from '../util/fs';
-import { fromPeftConfig, stringifyPeftConfig, toPeftConfig, type PeftConfigJson, type PeftExportOptions } from './config';
+import { convertedLoraConfig, fromPeftConfig, stringifyPeftConfig, toPeftConfig, type PeftConfigJson, type PeftExportOptions } from './config';
 
 export const CONFIG_FILE = 'adapter_config.json';
 export const WEIGHTS_FILE = 'adapter_model.safetensors';
@@ -102,6 +103,12 @@ export interface WriteAdapterOptions extends PeftExportOptions {
   targets?: TargetSpec;
   /** Every linear module of the model, so derived targets can be PEFT's short suffixes (q_proj) when unambiguous. */
   allModules?: string[];
+  /**
+   * PiSSA / OLoRA / LoRA-GA only: save as the equivalent rank-2r plain LoRA on the ORIGINAL base weight (PEFT's
+   * path_initial_model_for_weight_conversion): A' = [A; A0], B' = [B | -B0], r <- 2r, alpha <- 2 alpha (sqrt(2) alpha
+   * with rsLoRA), init_lora_weights true. Loading it needs no residual init, so it works on the untouched base model.
+   */
+  convertToLora?: boolean;
 }
 
 /** Write an adapter folder from plain tensors (module path -> {lora_A, lora_B, ...}). */
@@ -143,9 +150,24 @@ export function writeAdapterDir(dir: string, layers: Map<string, AdapterLayer>, 
   for (const [module, layer] of layers) {
     if (!sameConfig(layer.config, first.config))
       throw new Error(`peft write ${dir}: module '${module}' has config ${JSON.stringify(layer.config)} but others have ${JSON.stringify(first.config)} (one adapter folder holds one config)`);
-    tensors.set(module, layerTensors(layer));
   }
-  writeAdapterFiles(dir, first.config, tensors, opts);
+  if (!opts.convertToLora) {
+    for (const [module, layer] of layers) tensors.set(module, layerTensors(layer));
+    writeAdapterFiles(dir, first.config, tensors, opts);
+    return;
+  }
+  const cfg = convertedLoraConfig(first.config); // refuses kinds other than pissa / olora / loraga
+  for (const [module, layer] of layers) {
+    const exp = toLora(layer);
+    try {
+      const rec: Record<string, NamedTensor> = {};
+      for (const [k, t] of Object.entries(exp.params)) rec[k] = { shape: t.shape.slice(), data: Float32Array.from(t.dataSync() as Float32Array) };
+      tensors.set(module, rec);
+    } finally {
+      tf.dispose(Object.values(exp.params));
+    }
+  }
+  writeAdapterFiles(dir, cfg, tensors, opts);
 }
 
 /** Split a PEFT key into module path and kit parameter name; null if it is not an adapter tensor key. */

@@ -252,7 +252,12 @@ function readLoraGa(j: Record<string, unknown>, where: string): Pick<LoraGaConfi
 }
 
 function parseLora(j: Record<string, unknown>, where: string): AdapterConfig {
-  rejectUnsupported(j, where, ['rank_pattern', 'alpha_pattern', 'fan_in_fan_out', 'layers_to_transform', 'layers_pattern', 'exclude_modules', 'modules_to_save', 'use_qalora', 'layer_replication', 'target_parameters', 'alora_invocation_tokens', 'trainable_token_indices']);
+  rejectUnsupported(j, where, [
+    'rank_pattern', 'alpha_pattern', 'fan_in_fan_out', 'layers_to_transform', 'layers_pattern', 'exclude_modules', 'modules_to_save',
+    'use_qalora', 'layer_replication', 'target_parameters', 'alora_invocation_tokens', 'trainable_token_indices',
+    // LoRA variants the kit does not implement (null unless enabled)
+    'use_bdlora', 'arrow_config', 'kasa_config', 'monteclora_config', 'velora_config',
+  ]);
   const r = getPosInt(j, 'r', where);
   const alpha = getNumber(j, 'lora_alpha', where, 8); // PEFT's default
   const rslora = getBool(j, 'use_rslora', where, false);

@@ -78,8 +78,8 @@ export function refForward(cfg: Rwkv6Config, w: TensorMap, ids: number[]): numbe
   const F = cfg.dim_ffn;
   const eps = cfg.layer_norm_epsilon;
   const lnxEps = 1e-5 * cfg.head_size_divisor ** 2;
-  const attX = Array.from({ length: cfg.n_layer }, () => new Float64Array(C));
-  const ffnX = Array.from({ length: cfg.n_layer }, () => new Float64Array(C));
+  const attX: Vec[] = Array.from({ length: cfg.n_layer }, () => new Float64Array(C));
+  const ffnX: Vec[] = Array.from({ length: cfg.n_layer }, () => new Float64Array(C));
   const S = Array.from({ length: cfg.n_layer }, () => new Float64Array(H * N * N));
   const out: number[][] = [];
   const emb = get(w, 'emb.weight');

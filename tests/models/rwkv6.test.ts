@@ -103,7 +103,7 @@ test('loss: mean next-token cross-entropy over labels != -100 (labels aligned to
   const ids = randomIds(5, 2, 7);
   const labels = ids.map((s) => s.slice());
   labels[0][3] = -100;
-  labels[1][0] = 999; // position 0 is never a target: no effect
+  labels[1][0] = (labels[1][0] + 5) % cfg.vocab_size; // position 0 is never a target: no effect
   labels[1][6] = -100;
   await assertNoLeak('loss', () => {
     const x = tf.tensor2d(ids, [2, 7], 'int32');
@@ -133,7 +133,7 @@ test('loss: mean next-token cross-entropy over labels != -100 (labels aligned to
   m.dispose();
 });
 
-test('full fine-tuning gradients: finite, and each parameter's directional derivative matches a central difference', async () => {
+test('full fine-tuning gradients: finite, and each parameter directional derivative matches a central difference', async () => {
   const m = new Rwkv6Model(cfg, randomWeights(cfg, 11), { chunkLen: 4 });
   for (const v of m.parameters().values()) v.trainable = true;
   const vars = m.trainableVariables();
@@ -169,7 +169,7 @@ test('full fine-tuning gradients: finite, and each parameter's directional deriv
   // One Adam step on everything lowers the loss.
   const opt = tf.train.adam(1e-2);
   const before = tf.tidy(() => m.loss(x, x).dataSync()[0]);
-  for (let i = 0; i < 3; i++) tf.dispose(opt.minimize(() => m.loss(x, x), true, vars));
+  for (let i = 0; i < 3; i++) opt.minimize(() => m.loss(x, x), true, vars)?.dispose();
   const after = tf.tidy(() => m.loss(x, x).dataSync()[0]);
   assert.ok(after < before, `loss after 3 steps ${after} < before ${before}`);
   opt.dispose();
@@ -180,11 +180,14 @@ test('full fine-tuning gradients: finite, and each parameter's directional deriv
 test('bad input errors name the problem', async () => {
   const m = createRwkv6(cfg, { seed: 1 });
   const out = tf.tensor2d([[1, 23]], [1, 2], 'int32');
-  assert.throws(() => m.logits(out), /token id 23 at flat index 1 is outside the vocabulary \[0, 23\)/);
+  assert.throws(() => m.logits(out), /rwkv6 forward input_ids: id 23 at position 1 is out of range \[0, 23\)/);
   const f = tf.tensor2d([[1, 2]], [1, 2], 'float32');
-  assert.throws(() => m.logits(f), /input ids must be int32, got float32/);
+  assert.throws(() => m.logits(f), /input_ids must be int32, got float32/);
   const ok = tf.tensor2d([[1, 2, 3]], [1, 3], 'int32');
-  assert.throws(() => m.loss(ok, out), /labels shape \[1,2\] must equal input ids shape \[1,3\]/);
+  assert.throws(() => m.loss(ok, out), /labels shape \[1,2\] must equal input_ids shape \[1,3\]/);
+  const badLabels = tf.tensor2d([[1, 2, 40]], [1, 3], 'int32');
+  assert.throws(() => m.loss(ok, badLabels), /rwkv6 loss labels: id 40 at position 2 is out of range \[0, 23\)/);
+  badLabels.dispose();
   assert.throws(() => validateRwkv6Config({ ...cfg, head_size: 5 }), /dim_att=16 must be a multiple of head_size=5/);
   assert.throws(() => validateRwkv6Config({ ...cfg, n_layer: 0 }), /n_layer must be a positive integer, got 0/);
   assert.throws(() => rwkv6Preset('huge', 10), /unknown preset 'huge'/);
@@ -192,6 +195,8 @@ test('bad input errors name the problem', async () => {
   let thrown = '';
   await m.generate([], 3).catch((e: Error) => (thrown = e.message));
   assert.match(thrown, /prompt must contain at least one token/);
+  await m.generate([1, 99], 3).catch((e: Error) => (thrown = e.message));
+  assert.match(thrown, /rwkv6 generate prompt: id 99 at position 1 is out of range/);
   tf.dispose([out, f, ok]);
   m.dispose();
 });

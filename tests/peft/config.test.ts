@@ -154,6 +154,8 @@ test('malformed configs are rejected naming the key and the value', () => {
     [{ ...base, init_lora_weights: 'lora_ga', lora_ga_config: { scale: 'huge' } }, ["'lora_ga_config.scale'", '"huge"']],
     [{ ...base, rank_pattern: { q_proj: 4 } }, ["'rank_pattern'", 'q_proj']],
     [{ ...base, fan_in_fan_out: true }, ["'fan_in_fan_out'", 'true']],
+    [{ ...base, use_bdlora: { nblocks: 4 } }, ["'use_bdlora'", 'nblocks']],
+    [{ ...base, modules_to_save: ['lm_head'] }, ["'modules_to_save'", 'lm_head']],
     [{ ...base, bias: 'all' }, ["'bias'", '"all"']],
     [{ ...base, lora_dropout: 1.5 }, ["'lora_dropout'", '1.5']],
     [{ ...base, target_modules: undefined }, ["'target_modules'", 'missing']],

@@ -1,0 +1,42 @@
+/**
+ * `bonelab conformance <dir> [--backend wasm|cpu]`: run every PEFT conformance vector in a folder and print one line
+ * per vector, then `N passed, N failed`. Exit code 1 if any failed.
+ */
+import { parseArgs } from 'node:util';
+import * as path from 'node:path';
+import { initBackend } from '../backend';
+import { formatResult, runConformance } from '../conformance/run';
+
+const USAGE = 'usage: bonelab conformance <dir> [--backend wasm|cpu]';
+
+export async function run(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { backend: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  } catch (e) {
+    console.error(`conformance: ${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (parsed.values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (parsed.positionals.length !== 1) {
+    console.error(`conformance: expected one folder of vectors, got ${parsed.positionals.length} arguments\n${USAGE}`);
+    return 2;
+  }
+  const backend = parsed.values.backend;
+  if (backend !== undefined && backend !== 'wasm' && backend !== 'cpu') {
+    console.error(`conformance: --backend must be wasm or cpu, got '${backend}'`);
+    return 2;
+  }
+  const used = await initBackend(backend);
+  const dir = path.resolve(parsed.positionals[0]);
+  console.log(`# conformance vectors in ${parsed.positionals[0]} on backend ${used}`);
+  const results = runConformance(dir);
+  const w = Math.max(10, ...results.map((r) => r.id.length));
+  for (const r of results) console.log(formatResult(r, w));
+  const failed = results.filter((r) => r.status === 'fail').length;
+  console.log(`${results.length - failed} passed, ${failed} failed`);
+  return failed > 0 ? 1 : 0;
+}

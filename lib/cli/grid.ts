@@ -1,0 +1,76 @@
+/**
+ * `bonelab grid <experiment> [--preset quick]`: run an experiment grid (resumable, one worker process per run), then
+ * build its report. <experiment> is a file or a name under experiments/.
+ */
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseOverride } from '../experiments/config';
+import { runGrid, gridSummaryText } from '../experiments/grid';
+import { applyPreset, expandGrid, findExperimentFile, listExperimentFiles, readExperimentFile } from '../experiments/grid-spec';
+import { buildReport } from '../report/build';
+import { reportText } from '../report/console';
+
+const USAGE = `usage: bonelab grid <experiment> [options]
+
+  <experiment>        experiments/<name>.json by name (${listExperimentFiles().join(', ')}), or a path
+  --preset <p>        smoke | quick | full (default quick); results go to results/<name> (quick) or results/<name>-<p>
+  --jobs <n>          concurrent worker processes (default min(2, cores))
+  --retry-failed      re-run runs whose result says failed
+  --set key=value     override the base config (repeatable), e.g. --set steps=50 --set optimizer.clipNorm=null
+  --out <dir>         results root (default results)
+  --timeout <s>       kill a run after this many seconds (recorded as failed)
+  --list              print the cells and exit
+  --no-report         skip building the report`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      preset: { type: 'string', default: 'quick' },
+      jobs: { type: 'string' },
+      'retry-failed': { type: 'boolean', default: false },
+      set: { type: 'string', multiple: true, default: [] },
+      out: { type: 'string', default: 'results' },
+      timeout: { type: 'string' },
+      list: { type: 'boolean', default: false },
+      'no-report': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help || positionals.length !== 1) {
+    console.log(USAGE);
+    return values.help ? 0 : 2;
+  }
+  const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
+  if (jobs !== undefined && !(Number.isInteger(jobs) && jobs >= 1)) throw new Error(`grid: --jobs must be a positive integer, got ${JSON.stringify(values.jobs)}`);
+  const timeout = values.timeout === undefined ? undefined : Number(values.timeout);
+  if (timeout !== undefined && !(timeout > 0)) throw new Error(`grid: --timeout must be a positive number of seconds, got ${JSON.stringify(values.timeout)}`);
+
+  const file = findExperimentFile(positionals[0]);
+  const spec = applyPreset(readExperimentFile(file), values.preset!);
+  const cells = expandGrid(spec, values.set!.map(parseOverride));
+  if (values.list) {
+    for (const c of cells) console.log(`${c.variant}  (${c.config.steps} steps)`);
+    console.log(`${cells.length} runs`);
+    return 0;
+  }
+  console.log(`${spec.name}: ${cells.length} runs from ${path.relative(process.cwd(), file)} (preset ${values.preset})${spec.description ? `\n  ${spec.description}` : ''}`);
+
+  const ctrl = new AbortController();
+  const onSigint = () => {
+    console.error('\ncancelling: stopping the workers (finished runs are kept; run the same command to resume)');
+    ctrl.abort();
+  };
+  process.once('SIGINT', onSigint);
+  const summary = await runGrid(spec, cells, { resultsRoot: values.out!, jobs, retryFailed: values['retry-failed'], cellTimeoutS: timeout, signal: ctrl.signal });
+  process.removeListener('SIGINT', onSigint);
+  console.log(gridSummaryText(summary));
+  if (ctrl.signal.aborted) return 130;
+  if (!values['no-report'] && summary.counts.ok + summary.counts.diverged > 0) {
+    const rep = buildReport(summary.expDir);
+    console.log('');
+    console.log(reportText(rep));
+  }
+  return summary.counts.failed > 0 ? 1 : 0;
+}

@@ -1,0 +1,83 @@
+/**
+ * The kit's tokenizer for its tiny models: one id per character, written as an HF `tokenizer.json` (a BPE model with
+ * no merges, no pre-tokenizer, and a Fuse decoder that concatenates tokens), so it loads in transformers and here
+ * alike. Ids: <unk>=0, <s>=1, </s>=2, <pad>=3, then characters in code-point order. Printable ASCII, tab and newline
+ * are always in the vocabulary; any other character seen in the corpus is added; anything else encodes to <unk>.
+ */
+import { tokenizerFromJson, type Tokenizer } from './tokenizer';
+
+export const CHAR_SPECIAL_TOKENS = ['<unk>', '<s>', '</s>', '<pad>'] as const;
+
+/** Always present, so any ASCII text round-trips whatever the corpus was. */
+function baseCharacters(): string[] {
+  const out = ['\t', '\n', '\r'];
+  for (let c = 32; c < 127; c++) out.push(String.fromCharCode(c));
+  return out;
+}
+
+/** The tokenizer.json / tokenizer_config.json contents for a character vocabulary. */
+export function charTokenizerFiles(chars: string[]): { tokenizer: Record<string, unknown>; config: Record<string, unknown> } {
+  const vocab: Record<string, number> = {};
+  CHAR_SPECIAL_TOKENS.forEach((t, i) => (vocab[t] = i));
+  for (const ch of chars) if (!(ch in vocab)) vocab[ch] = Object.keys(vocab).length;
+  const added = CHAR_SPECIAL_TOKENS.map((content, id) => ({
+    id,
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
+  }));
+  const tokenizer = {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: added,
+    normalizer: null,
+    pre_tokenizer: null,
+    post_processor: null,
+    decoder: { type: 'Fuse' },
+    model: {
+      type: 'BPE',
+      dropout: null,
+      unk_token: '<unk>',
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: false,
+      vocab,
+      merges: [],
+    },
+  };
+  const config = {
+    tokenizer_class: 'PreTrainedTokenizerFast',
+    bos_token: '<s>',
+    eos_token: '</s>',
+    unk_token: '<unk>',
+    pad_token: '<pad>',
+    add_bos_token: false,
+    add_eos_token: false,
+    // the default (true) rewrites " ." to "." on decode, which would break the exact round trip
+    clean_up_tokenization_spaces: false,
+    model_max_length: 1000000,
+  };
+  return { tokenizer, config };
+}
+
+/**
+ * A character tokenizer for `corpusText`: printable ASCII plus every other character that occurs at least
+ * `minCount` times in the corpus (rarer ones become <unk>).
+ */
+export function buildCharTokenizer(corpusText: string, opts: { minCount?: number } = {}): Tokenizer {
+  const minCount = opts.minCount ?? 1;
+  if (!Number.isInteger(minCount) || minCount < 1) throw new Error(`buildCharTokenizer: minCount must be a positive integer, got ${minCount}`);
+  const counts = new Map<string, number>();
+  for (const ch of corpusText) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+  const chars = new Set(baseCharacters());
+  for (const [ch, n] of counts) if (n >= minCount) chars.add(ch);
+  const sorted = [...chars].sort((a, b) => a.codePointAt(0)! - b.codePointAt(0)!);
+  const { tokenizer, config } = charTokenizerFiles(sorted);
+  return tokenizerFromJson(tokenizer, config, 'char tokenizer');
+}

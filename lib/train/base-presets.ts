@@ -1,0 +1,86 @@
+/**
+ * The kit's own base models: CPU-scale stand-ins for LLaMA2-7B / RWKV6-7B, pretrained here on the generated corpus.
+ * Sizes were picked by measurement on one wasm thread (see README): 'tiny' pretrains in about two and a half minutes and
+ * fine-tunes in well under a minute per run; 'small' is the same recipe at about 4x the parameters.
+ */
+import { RWKV6_PRESETS } from '../models/rwkv6-config';
+
+export type BaseArch = 'llama' | 'rwkv6';
+export type BasePresetName = 'tiny' | 'small';
+
+export interface BasePreset {
+  /**
+   * Model shape: an HF LlamaConfig (llama) or RWKV6 preset fields (rwkv6), without vocab_size and special token ids,
+   * which come from the tokenizer.
+   */
+  model: Record<string, unknown>;
+  /** Characters of generated corpus text. */
+  corpusChars: number;
+  /** Share of corpus characters given to word-problem questions from the train split, without solutions. */
+  questionShare: number;
+  seqLen: number;
+  batchSize: number;
+  steps: number;
+  lr: number;
+  warmupSteps: number;
+  weightDecay: number;
+  /** Fraction of the token stream held out for the validation loss. */
+  valFraction: number;
+  /** Validation batches scored every evalEvery steps and at the end. */
+  evalBatches: number;
+  evalEvery: number;
+}
+
+const LLAMA_COMMON = {
+  model_type: 'llama',
+  architectures: ['LlamaForCausalLM'],
+  hidden_act: 'silu',
+  rms_norm_eps: 1e-5,
+  rope_theta: 10000.0,
+  max_position_embeddings: 512,
+  tie_word_embeddings: true,
+  initializer_range: 0.02,
+  attention_bias: false,
+  mlp_bias: false,
+};
+
+const RECIPE = { lr: 3e-3, warmupSteps: 20, weightDecay: 0.1, valFraction: 0.02, evalBatches: 4 };
+
+export const BASE_PRESETS: Record<BaseArch, Record<BasePresetName, BasePreset>> = {
+  llama: {
+    tiny: {
+      model: { ...LLAMA_COMMON, hidden_size: 64, intermediate_size: 176, num_hidden_layers: 4, num_attention_heads: 2, num_key_value_heads: 2 },
+      corpusChars: 600_000,
+      questionShare: 0.1,
+      seqLen: 256,
+      batchSize: 12,
+      steps: 300,
+      evalEvery: 100,
+      ...RECIPE,
+    },
+    small: {
+      model: { ...LLAMA_COMMON, hidden_size: 128, intermediate_size: 352, num_hidden_layers: 4, num_attention_heads: 4, num_key_value_heads: 4 },
+      corpusChars: 2_000_000,
+      questionShare: 0.1,
+      seqLen: 256,
+      batchSize: 16,
+      steps: 600,
+      evalEvery: 100,
+      ...RECIPE,
+      lr: 2e-3,
+    },
+  },
+  rwkv6: {
+    tiny: { model: { ...RWKV6_PRESETS.tiny }, corpusChars: 600_000, questionShare: 0.1, seqLen: 256, batchSize: 12, steps: 300, evalEvery: 100, ...RECIPE },
+    small: { model: { ...RWKV6_PRESETS.small }, corpusChars: 2_000_000, questionShare: 0.1, seqLen: 256, batchSize: 16, steps: 600, evalEvery: 100, ...RECIPE, lr: 2e-3 },
+  },
+};
+
+/** A preset by arch and name; errors name the unknown value. */
+export function basePreset(arch: string, preset: string): BasePreset {
+  const byArch = (BASE_PRESETS as Record<string, Record<string, BasePreset>>)[arch];
+  if (!byArch) throw new Error(`base model: unknown arch '${arch}' (known: ${Object.keys(BASE_PRESETS).join(', ')})`);
+  const p = byArch[preset];
+  if (!p) throw new Error(`base model: unknown preset '${preset}' for ${arch} (known: ${Object.keys(byArch).join(', ')})`);
+  return p;
+}

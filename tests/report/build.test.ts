@@ -1,0 +1,97 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { buildReport } from '../../lib/report/build';
+import { runRow } from '../../lib/report/rows';
+import { summarize } from '../../lib/report/stats';
+import { summarizeRuns } from '../../lib/report/summary';
+import { runResultPath, writeRunResult } from '../../lib/results/write';
+import { writeJsonAtomic } from '../../lib/util/fs';
+import { fakeMainTable, fakeRun } from './fake-runs';
+
+function tmpDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'bonelab-report-'));
+}
+
+test('summary: per-group mean/std/CI equal the direct computation; failed runs counted, not averaged', () => {
+  const runs = [...fakeMainTable(), fakeRun({ adapter: { kind: 'bone', r: 8 }, seed: 3, status: 'failed', finalLoss: 9, accuracy: 0.99, stepMs: 1, peakMb: 1, gradNorm: 1 })];
+  const s = summarizeRuns(runs.map(runRow));
+  assert.equal(s.map((g) => g.kind), ['bone', 'bat', 'lora', 'pissa'].sort((a, b) => ['bone', 'bat', 'lora', 'pissa'].indexOf(a) - ['bone', 'bat', 'lora', 'pissa'].indexOf(b)));
+  const bone = s.find((g) => g.kind === 'bone')!;
+  assert.is(bone.n_runs, 4);
+  assert.is(bone.n_ok, 3);
+  assert.is(bone.n_failed, 1);
+  const direct = summarize(runs.filter((r) => r.run_info.config.adapter.kind === 'bone' && r.train_info.status === 'ok').map((r) => r.train_info.final!.accuracy));
+  assert.is(bone.stats.accuracy.n, 3);
+  assert.ok(Math.abs(bone.stats.accuracy.mean - direct.mean) < 1e-12, 'mean');
+  assert.ok(Math.abs(bone.stats.accuracy.std - direct.std) < 1e-12, 'std');
+  assert.ok(Math.abs(bone.stats.accuracy.ci95 - direct.ci95) < 1e-12, 'ci');
+  assert.is(bone.params, 4096);
+});
+
+test('buildReport writes CSV/Markdown/LaTeX tables, self-contained figures and one report.html with plotly once', () => {
+  const dir = tmpDir();
+  try {
+    const runs = fakeMainTable([0, 1, 2], 'exp');
+    for (const r of runs) writeRunResult(runResultPath(dir, r.run_info.variant), r);
+    // A leftover from an older grid spec: on disk, but not in grid.json, so not reported.
+    const stale = fakeRun({ experiment: 'exp', adapter: { kind: 'bone', r: 64 }, seed: 0, finalLoss: 0.1, accuracy: 0.9, stepMs: 1, peakMb: 1, gradNorm: 1 });
+    writeRunResult(runResultPath(dir, stale.run_info.variant), stale);
+    writeJsonAtomic(path.join(dir, 'grid.json'), {
+      name: 'exp',
+      description: 'fake main table',
+      claims: ['accuracy', 'bat-time', 'block-size'],
+      cells: runs.map((r) => ({ variant: r.run_info.variant, group: '', label: '' })),
+    });
+    const rep = buildReport(dir);
+    assert.equal(rep.ignored, [stale.run_info.variant]);
+    assert.is(rep.rows.length, runs.length);
+    assert.equal(rep.claims.map((c) => c.id), ['accuracy', 'bat-time', 'block-size']);
+    assert.is(rep.claims[2].verdict, 'not measured');
+
+    const csv = fs.readFileSync(path.join(dir, 'tables', 'summary.csv'), 'utf8').trim().split('\n');
+    const header = csv[0].split(',');
+    assert.ok(header.includes('accuracy_mean') && header.includes('accuracy_ci95') && header.includes('eval_loss_lo'), header.join(','));
+    assert.is(csv.length, 1 + 4, 'one row per method');
+    const boneRow = csv.find((l) => l.startsWith('bone,'))!.split(',');
+    const boneSummary = rep.summary.find((g) => g.kind === 'bone')!;
+    assert.ok(Math.abs(Number(boneRow[header.indexOf('accuracy_mean')]) - boneSummary.stats.accuracy.mean) < 1e-12);
+
+    const md = fs.readFileSync(path.join(dir, 'tables', 'summary.md'), 'utf8');
+    assert.match(md, /\|method\|r\|lr\|params\|seeds ok\|accuracy \(%\)\|/);
+    assert.match(md, /\|bone\|8\|1e-3\|4\.1k\|3\/3\|\d+\.\d ± \d+\.\d\|/);
+    const tex = fs.readFileSync(path.join(dir, 'tables', 'summary.tex'), 'utf8');
+    assert.match(tex, /\\begin\{tabular\}\{lrrrrrrrrrrr\}/);
+    assert.match(tex, /\\toprule[\s\S]*\\midrule[\s\S]*\\bottomrule/);
+    assert.match(tex, /bone & 8 & 1e-3 & 4\.1k & 3\/3 & \d+\.\d \$\\pm\$ \d+\.\d/);
+    assert.match(tex, /accuracy \(\\%\)/, 'percent escaped');
+    assert.ok(fs.existsSync(path.join(dir, 'tables', 'claims.tex')));
+
+    const figs = fs.readdirSync(path.join(dir, 'figures')).sort();
+    assert.equal(figs, ['accuracy-vs-params.html', 'cost.html', 'eval-loss-curves.html', 'grad-norm-vs-rank.html', 'loss-curves-early.html', 'loss-curves.html']);
+    const fig = fs.readFileSync(path.join(dir, 'figures', 'loss-curves.html'), 'utf8');
+    assert.ok(fig.includes('plotly.js v3.7.0'), 'figure embeds the plotly bundle');
+    assert.not.match(fig, /<script[^>]+src=/, 'no external scripts');
+    const html = fs.readFileSync(path.join(dir, 'report.html'), 'utf8');
+    assert.is(html.split('plotly.js v3.7.0').length - 1, 1, 'plotly embedded exactly once');
+    assert.is(html.split('Plotly.newPlot("fig-').length - 1, figs.length, 'one plot per figure');
+    assert.match(html, /class="l holds">holds</);
+    assert.ok(!html.includes(stale.run_info.variant), 'stale run not in the report');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('buildReport: an empty results folder is a clear error', () => {
+  const dir = tmpDir();
+  try {
+    assert.throws(() => buildReport(dir), /report: no run results in .*runs/);
+    assert.throws(() => buildReport(path.join(dir, 'nope')), /report: no results folder/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
