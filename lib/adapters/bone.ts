@@ -57,8 +57,9 @@ export class BoneLayer<C extends BoneFamilyConfig = BoneConfig> implements Adapt
     return tf.tidy(() => {
       const y = baseForward(this.base, x); // [N, out]
       if (this.isMerged) return y;
-      const z = matMulFast(this.fold(x), this.block); // [N, out] (mini: [N, mini_r])
-      return tf.add(y, this.reps > 1 ? tf.tile(z, [1, this.reps]) : z) as tf.Tensor2D;
+      // mini: tile the small block to D [r, out] (cheap, and its gradient sums r x mini_r tiles), not the output.
+      const d = this.reps > 1 ? (tf.tile(this.block, [1, this.reps]) as tf.Tensor2D) : this.block; // [r, out]
+      return tf.add(y, matMulFast(this.fold(x), d)) as tf.Tensor2D; // + S D, S [N, r]
     });
   }
 

@@ -20,17 +20,17 @@ import {
   toVariable,
 } from './common';
 import type { FieldSpec, FieldTable } from './schema';
-import { AdapterConfigError } from './types';
-import type {
-  AdapterLayer,
-  AdapterSpec,
-  DoraConfig,
-  LinearBase,
-  LoraCommon,
-  LoraConfig,
-  LoraGaConfig,
-  OloraConfig,
-  PissaConfig,
+import {
+  AdapterConfigError,
+  type AdapterLayer,
+  type AdapterSpec,
+  type DoraConfig,
+  type LinearBase,
+  type LoraCommon,
+  type LoraConfig,
+  type LoraGaConfig,
+  type OloraConfig,
+  type PissaConfig,
 } from './types';
 
 /** Every config whose layer is a LoRA pair (A, B) with a scaling. */
@@ -97,7 +97,9 @@ export class LoraLayer<C extends LoraFamilyConfig = LoraConfig> implements Adapt
     checkInput(this.base, x);
     return tf.tidy(() => {
       const y = baseForward(this.base, x); // [N, out]
-      return this.isMerged ? y : (tf.add(y, this.loraTerm(x)) as tf.Tensor2D);
+      if (!this.isMerged) return tf.add(y, this.loraTerm(x)) as tf.Tensor2D;
+      // A base without bias cannot absorb lora_bias at merge time, so that term stays live.
+      return this.biasB && !this.base.bias ? (tf.add(y, tf.mul(this.biasB, this.scaling)) as tf.Tensor2D) : y;
     });
   }
 
@@ -119,12 +121,10 @@ export class LoraLayer<C extends LoraFamilyConfig = LoraConfig> implements Adapt
     return tf.tidy(() => tf.add(this.base.weight, this.deltaWeight()) as tf.Tensor2D);
   }
 
+  /** W += s B A and b += s b_B (when the base has a bias; otherwise s b_B stays in the forward). */
   merge(opts: { safe?: boolean } = {}): void {
     requireUnmerged(this);
     const biasB = this.biasB;
-    if (biasB && !this.base.bias) {
-      throw new Error(`${this.base.name}: cannot merge lora_bias: the base layer has no bias to merge it into`);
-    }
     tf.tidy(() => {
       const bias = biasB && this.base.bias ? (tf.add(this.base.bias, tf.mul(biasB, this.scaling)) as tf.Tensor1D) : null;
       commitMerge(this.base, this.mergedWeight(), bias, opts.safe ?? false);
@@ -196,6 +196,15 @@ export function residualInit(base: LinearBase, scaling: number, A0: Matrix, B0: 
   const W = tensorToMatrix(base.weight);
   const wRes = addScaled(W, matmul(B, A), -scaling); // [out, in]
   return { init: { A: new Float32Array(A.data), B: new Float32Array(B.data), keepInitial: true }, wRes: new Float32Array(wRes.data) };
+}
+
+/** Run an init's decomposition, prefixing any failure with the module and method. */
+export function initStep<T>(base: LinearBase, method: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw new Error(`${base.name}: ${method} init failed: ${(e as Error).message}`);
+  }
 }
 
 /** Write the residual weight into the base layer (after the adapter exists). */

@@ -14,6 +14,7 @@ import {
   LoraLayer,
   assignResidual,
   checkRankFitsShape,
+  initStep,
   loraScaling,
   residualInit,
   validateLoraCommon,
@@ -95,7 +96,7 @@ export const LORAGA: AdapterSpec<LoraGaConfig> = {
       throw new Error(`${base.name}: LoRA-GA initGrad must be [${base.outFeatures}, ${base.inFeatures}], got [${(g as tf.Tensor).shape}]`);
     }
     const s = loraScaling(cfg);
-    const { U, S, V } = svd(tensorToMatrix(g));
+    const { U, S, V } = initStep(base, 'LoRA-GA', () => svd(tensorToMatrix(g)));
     const idx = loraGaIndices(cfg, ctx, base);
     const sB = idx.b.map((i) => S[i]);
     let A0 = transpose(pickCols(V, idx.a)); // [r, in]
@@ -104,7 +105,7 @@ export const LORAGA: AdapterSpec<LoraGaConfig> = {
       B0 = scale(B0, Math.pow(base.outFeatures, 0.25) / Math.sqrt(cfg.stableGamma));
     } else if (cfg.scale === 'weight_svd') {
       if (!(sB[0] > 0)) throw new Error(`${base.name}: LoRA-GA weight_svd scale divides by S[idx_B[0]] = ${sB[0]} (the gradient is degenerate)`);
-      B0 = scale(B0, singularValues(tensorToMatrix(base.weight))[0] / sB[0]);
+      B0 = scale(B0, initStep(base, 'LoRA-GA', () => singularValues(tensorToMatrix(base.weight)))[0] / sB[0]);
     } else if (cfg.scale === 'gd_scale') {
       A0 = scale(A0, 1 / s);
       B0 = scale(B0, 1 / s);

@@ -10,6 +10,7 @@ import {
   LoraLayer,
   assignResidual,
   checkRankFitsShape,
+  initStep,
   loraScaling,
   residualInit,
   validateLoraCommon,
@@ -30,7 +31,7 @@ export const OLORA: AdapterSpec<OloraConfig> = {
     return cfg.r * (shape.in + shape.out);
   },
   create(base, cfg) {
-    const { Q, R } = qr(tensorToMatrix(base.weight)); // Q [out, k], R [k, in]
+    const { Q, R } = initStep(base, 'OLoRA', () => qr(tensorToMatrix(base.weight))); // Q [out, k], R [k, in]
     const idx = Array.from({ length: cfg.r }, (_, i) => i);
     const { init, wRes } = residualInit(base, loraScaling(cfg), pickRows(R, idx), pickCols(Q, idx));
     const layer = new LoraLayer(base, cfg, init);

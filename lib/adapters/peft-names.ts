@@ -86,15 +86,22 @@ function missFromPeft(c: Json, bone: boolean): Json {
 /**
  * The AdapterConfig for a PEFT config (adapter_config.json contents). `method` is the conformance vectors' method
  * name (lora | dora | pissa | olora | loraga | miss | bone), used when peft_type is absent and checked against it.
- * Field types are checked (errors name the field); shape-dependent checks happen in validateAdapterConfig.
+ * `where` (a module path or file) prefixes error messages. Field types are checked (errors name the field);
+ * shape-dependent checks happen in validateAdapterConfig.
  */
-export function adapterConfigFromPeft(config: Json, method?: string): AdapterConfig {
-  if (config === null || typeof config !== 'object' || Array.isArray(config)) fail(`expected a config object, got ${JSON.stringify(config)}`);
-  const type = peftTypeOf(config, method);
-  const partial = type === 'LORA' ? loraFromPeft(config) : missFromPeft(config, type === 'BONE');
-  const cfg = resolveAdapterConfig(partial as { kind: string });
-  if (method !== undefined && LORA_METHODS.includes(method) && method !== cfg.kind) {
-    fail(`method '${method}' does not match the config, which describes a '${cfg.kind}' adapter`);
+export function adapterConfigFromPeft(config: Json, method?: string, where?: string): AdapterConfig {
+  try {
+    if (config === null || typeof config !== 'object' || Array.isArray(config)) fail(`expected a config object, got ${JSON.stringify(config)}`);
+    const type = peftTypeOf(config, method);
+    const partial = type === 'LORA' ? loraFromPeft(config) : missFromPeft(config, type === 'BONE');
+    const cfg = resolveAdapterConfig(partial as { kind: string });
+    if (method !== undefined && LORA_METHODS.includes(method) && method !== cfg.kind) {
+      fail(`method '${method}' does not match the config, which describes a '${cfg.kind}' adapter`);
+    }
+    return cfg;
+  } catch (e) {
+    // Name the module (or file) the config was meant for.
+    if (where && e instanceof AdapterConfigError) throw new AdapterConfigError(`${where}: ${e.message}`);
+    throw e;
   }
-  return cfg;
 }

@@ -6,13 +6,14 @@
  */
 import { fromNested, pickCols, scaleCols, scaleRows, transpose } from '../linalg/matrix';
 import { lowRankOmegaShape, svdLowRank } from '../linalg/lowrank';
-import { svd } from '../linalg/svd';
+import { svd, type Svd } from '../linalg/svd';
 import { initRng, tensorToMatrix } from './common';
 import {
   LORA_COMMON_FIELDS,
   LoraLayer,
   assignResidual,
   checkRankFitsShape,
+  initStep,
   loraScaling,
   residualInit,
   validateLoraCommon,
@@ -41,16 +42,16 @@ export const PISSA: AdapterSpec<PissaConfig> = {
   create(base, cfg, ctx) {
     const W = tensorToMatrix(base.weight); // [out, in]
     const s = loraScaling(cfg);
-    let dec;
+    let dec: Svd;
     if (cfg.niter === null) {
-      dec = svd(W);
+      dec = initStep(base, 'PiSSA', () => svd(W));
     } else {
       const [om, oq] = lowRankOmegaShape(W.rows, W.cols, cfg.r);
       const omega = ctx.omega ? fromNested(ctx.omega) : null;
       if (omega && (omega.rows !== om || omega.cols !== oq)) {
         throw new Error(`${base.name}: pissa_niter_${cfg.niter} omega must be [${om}, ${oq}] for a [${W.rows}, ${W.cols}] weight and r=${cfg.r}, got [${omega.rows}, ${omega.cols}]`);
       }
-      dec = svdLowRank(W, cfg.r, cfg.niter, omega, initRng(ctx, base, 'pissa_omega'));
+      dec = initStep(base, 'PiSSA', () => svdLowRank(W, cfg.r, cfg.niter!, omega, initRng(ctx, base, 'pissa_omega')));
     }
     const idx = Array.from({ length: cfg.r }, (_, i) => i);
     const root = idx.map((i) => Math.sqrt(dec.S[i] / s));

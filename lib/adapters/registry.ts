@@ -60,7 +60,7 @@ export function getSpec<K extends AdapterKind>(kind: K): AdapterSpec<ConfigOf<K>
   if (!isAdapterKind(kind)) {
     throw new AdapterConfigError(`adapter config: unknown kind ${JSON.stringify(kind)} (known: ${ADAPTER_KINDS.join(', ')})`);
   }
-  return ADAPTERS[kind];
+  return (ADAPTERS as Record<AdapterKind, AdapterSpec>)[kind] as unknown as AdapterSpec<ConfigOf<K>>;
 }
 
 /** A fresh copy of a kind's defaults. */

@@ -57,7 +57,7 @@ function runCase(c: ErrorCase): Outcome {
   const [out, inF] = c.shape ?? DEFAULT_SHAPE;
   let cfg;
   try {
-    cfg = adapterConfigFromPeft(c.config, c.method);
+    cfg = adapterConfigFromPeft(c.config, c.method, WHERE);
     validateAdapterConfig(cfg, { out, in: inF }, WHERE);
   } catch (e) {
     if (e instanceof AdapterConfigError && e.message.length > 0) return { ok: true, note: `rejected: ${e.message}` };

@@ -161,7 +161,7 @@ export function runVector(v: ConformanceVector, file: string): VectorResult {
   try {
     let cfg: AdapterConfig;
     try {
-      cfg = adapterConfigFromPeft(v.config, v.method);
+      cfg = adapterConfigFromPeft(v.config, v.method, VECTOR_MODULE);
     } catch (err) {
       return result('fail', `unsupported: ${(err as Error).message}`);
     }

@@ -5,10 +5,11 @@
  * (87.03M vs 89.95M; r=35 would be closer but odd), r=34 on Mistral-7B (88.08M vs 89.13M), r=32 on RWKV6-7B
  * (88.08M both). "Closest count" would give r=35 on LLaMA2-7B, which the paper did not use.
  */
-import type { AdapterConfig } from '../adapters/types';
+import { AdapterConfigError, type AdapterConfig } from '../adapters/types';
 import { numAdapterParams, resolveAdapterConfig, validateAdapterConfig } from '../adapters/registry';
 import { listLinears, resolveModelShape } from '../models/presets';
-import { selectTargets } from '../models/targets';
+import { isHeadModule, selectTargets } from '../models/targets';
+import { basePreset } from '../train/base-presets';
 import type { ExperimentConfig } from './types';
 
 export interface LinearShape {
@@ -18,12 +19,15 @@ export interface LinearShape {
   bias?: boolean;
 }
 
-/** Linear shapes of a model (kit base preset, HF checkpoint folder or config.json, or a named preset). */
+/**
+ * Linear shapes of a model: the kit base's preset, or an HF checkpoint folder / config.json / named preset. The kit
+ * base's output head is left out: its size is the vocabulary of the tokenizer built at pretraining, and 'all-linear'
+ * (the kit's default) never selects it.
+ */
 export function modelLinears(model: ExperimentConfig['model']): LinearShape[] {
   if (model.source === 'kit-base') {
-    // Loaded lazily: the kit base's config lives with the pretraining code, which pulls in tfjs.
-    const { kitBaseConfig } = require('../train/pretrain') as { kitBaseConfig(preset: string): Record<string, unknown> };
-    return listLinears(kitBaseConfig(model.preset));
+    const shape = { ...(model.arch === 'rwkv6' ? { model_type: 'rwkv6' } : {}), ...basePreset(model.arch, model.preset).model, vocab_size: 1 };
+    return listLinears(shape).filter((l) => !isHeadModule(l.name));
   }
   return listLinears(resolveModelShape(model.source).shape);
 }
@@ -54,11 +58,20 @@ export function matchRankOnShapes(adapter: AdapterConfig, reference: AdapterConf
   if (!('r' in adapter)) throw new Error(`budget: adapter ${adapter.kind} has no rank to match`);
   const referenceCount = countTrainable(reference, shapes);
   const maxR = Math.max(...shapes.map((s) => Math.max(s.out, s.in)));
+  let lastError = '';
   for (let r = multiple; r <= maxR; r += multiple) {
-    const count = countTrainable({ ...adapter, r } as AdapterConfig, shapes);
+    let count: number;
+    try {
+      count = countTrainable({ ...adapter, r } as AdapterConfig, shapes);
+    } catch (e) {
+      // A rank the method cannot take on these shapes (Bat: r must divide every dimension) is skipped.
+      if (!(e instanceof AdapterConfigError)) throw e;
+      lastError = ` (last rank tried: ${e.message})`;
+      continue;
+    }
     if (count >= referenceCount) return { r, count, referenceCount };
   }
-  throw new Error(`budget: no ${adapter.kind} rank up to ${maxR} reaches ${reference.kind} r=${(reference as { r?: number }).r}'s ${referenceCount} trainable parameters`);
+  throw new Error(`budget: no ${adapter.kind} rank up to ${maxR} reaches ${reference.kind} r=${(reference as { r?: number }).r}'s ${referenceCount} trainable parameters${lastError}`);
 }
 
 /** Matched rank for an experiment's adapter against `reference` ({kind, r} plus that kind's defaults) on its targets. */

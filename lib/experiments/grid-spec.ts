@@ -11,8 +11,11 @@ import { ExperimentConfigError, S, Schema, clone, deepMerge, isPlainObject, show
 import { matchedRank } from './budget';
 import { groupOf, variantName } from './naming';
 
-/** One entry of the method axis: an adapter kind, or an adapter config with an optional display label. */
-export type MethodEntry = string | ({ label?: string; kind: string } & Record<string, unknown>);
+/**
+ * One entry of the method axis: an adapter kind, or an adapter config with an optional display label and `overrides`,
+ * a partial config for this method only (full fine-tuning at its own learning rate, say). Axes apply after it.
+ */
+export type MethodEntry = string | ({ label?: string; kind: string; overrides?: Record<string, unknown> } & Record<string, unknown>);
 
 export interface GridAxes {
   method?: MethodEntry[];
@@ -68,6 +71,7 @@ const METHOD_ENTRY: Schema = {
     if (typeof v === 'string') return v.length > 0 ? null : 'expected a non-empty adapter kind';
     if (!isPlainObject(v)) return `expected an adapter kind or {"kind": ...}, got ${show(v)}`;
     if (typeof v.kind !== 'string') return `kind: expected string, got ${show(v.kind)}`;
+    if ('overrides' in v && !isPlainObject(v.overrides)) return `overrides: expected a partial config object, got ${show(v.overrides)}`;
     if ('label' in v && (typeof v.label !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9.+_]*(-[A-Za-z0-9.+_]+)*$/.test(v.label)))
       return `label: expected a short name (letters, digits, . + _ and inner -), got ${show(v.label)}`;
     return null;
@@ -152,10 +156,10 @@ export function applyPreset(file: ExperimentFile, preset: string): GridSpec {
   };
 }
 
-function methodOf(entry: MethodEntry): { label: string; adapter: Record<string, unknown> } {
-  if (typeof entry === 'string') return { label: entry, adapter: { kind: entry } };
-  const { label, ...adapter } = entry;
-  return { label: label ?? entry.kind, adapter };
+function methodOf(entry: MethodEntry): { label: string; adapter: Record<string, unknown>; overrides: Record<string, unknown> } {
+  if (typeof entry === 'string') return { label: entry, adapter: { kind: entry }, overrides: {} };
+  const { label, overrides, ...adapter } = entry;
+  return { label: label ?? entry.kind, adapter, overrides: (overrides as Record<string, unknown> | undefined) ?? {} };
 }
 
 /**
@@ -169,6 +173,15 @@ export function expandGrid(spec: GridSpec, overrides: unknown[] = []): GridCell[
   } catch (e) {
     throw new ExperimentConfigError(`experiment ${spec.name}: ${(e as Error).message}`);
   }
+}
+
+/** A checkpoint folder must exist before any run starts (rather than every worker failing on it). */
+function checkSource(cfg: ExperimentConfig): void {
+  const src = cfg.model.source;
+  if (src === 'kit-base' || fs.existsSync(path.join(src, 'config.json'))) return;
+  throw new ExperimentConfigError(
+    `model.source: no checkpoint folder at ${JSON.stringify(src)} (expected config.json, model.safetensors, tokenizer.json and tokenizer_config.json there; or use "kit-base")`,
+  );
 }
 
 function expandCells(spec: GridSpec, overrides: unknown[]): GridCell[] {
@@ -185,14 +198,16 @@ function expandCells(spec: GridSpec, overrides: unknown[]): GridCell[] {
         for (const lr of lrs) {
           const layer: Record<string, unknown> = { name: spec.name, seed, adapter: clone(m.adapter) };
           if (lr !== null) layer.optimizer = { lr };
-          let cfg = resolveExperiment(spec.base, ...overrides, layer);
+          const pre = [spec.base, ...overrides, m.overrides];
+          let cfg = resolveExperiment(...pre, layer);
+          checkSource(cfg);
           const hasR = 'r' in cfg.adapter;
           if (hasR && match && match.kinds.includes(cfg.adapter.kind)) {
             const ref = { ...match.reference, r: r ?? match.reference.r };
             const matched = matchedRank(cfg, ref);
-            cfg = resolveExperiment(spec.base, ...overrides, { ...layer, adapter: { ...m.adapter, r: matched } });
+            cfg = resolveExperiment(...pre, { ...layer, adapter: { ...m.adapter, r: matched } });
           } else if (hasR && r !== null) {
-            cfg = resolveExperiment(spec.base, ...overrides, { ...layer, adapter: { ...m.adapter, r } });
+            cfg = resolveExperiment(...pre, { ...layer, adapter: { ...m.adapter, r } });
           }
           const variant = variantName(m.label, cfg);
           cfg.variant = variant;

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { initBackend } from '../backend';
-import type { RunResult, StepMetrics } from './types';
+import { runExperiment } from '../train/run';
 import { resolveExperiment } from './config';
 import { jsonEqual } from './schema';
 import { failedRunResult, writeRunResult } from '../results/write';
@@ -20,9 +20,6 @@ export async function runWorker(argv: string[]): Promise<number> {
   if (!jsonEqual(cfg, raw)) throw new Error(`worker: ${values.config} is not a fully resolved config (resolving it changes it)`);
   try {
     await initBackend();
-    const { runExperiment } = require('../train/run') as {
-      runExperiment(c: typeof cfg, o: { onStep?: (m: StepMetrics) => void }): Promise<RunResult>;
-    };
     const result = await runExperiment(cfg, {
       onStep: (m) => process.stdout.write(`${PROGRESS_PREFIX}${JSON.stringify({ step: m.step, status: `loss ${m.train_loss.toFixed(3)}` })}\n`),
     });

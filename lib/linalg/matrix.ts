@@ -129,6 +129,15 @@ export function roundToFloat32(a: Matrix): Matrix {
   return { rows: a.rows, cols: a.cols, data: Float64Array.from(new Float32Array(a.data)) };
 }
 
+/** Throw naming `what` when any entry is NaN or infinite (decompositions would not converge). */
+export function assertFinite(a: Matrix, what: string): void {
+  for (let i = 0; i < a.data.length; i++) {
+    if (!Number.isFinite(a.data[i])) {
+      throw new Error(`linalg: ${what} input [${a.rows}, ${a.cols}] has a non-finite entry ${a.data[i]} at (${Math.floor(i / a.cols)}, ${i % a.cols})`);
+    }
+  }
+}
+
 /** max |a - b|. */
 export function maxAbsDiff(a: Matrix, b: Matrix): number {
   if (a.rows !== b.rows || a.cols !== b.cols) throw new Error(`linalg: shape mismatch [${a.rows}, ${a.cols}] vs [${b.rows}, ${b.cols}]`);

@@ -2,7 +2,7 @@
  * Reduced Householder QR in float64: A [m, n] = Q [m, k] R [k, n], k = min(m, n), Q^T Q = I, R upper trapezoidal.
  * Canonical signs: diag(R) >= 0 (LAPACK fixes no sign; B A and residuals built from Q, R are sign-free anyway).
  */
-import { zeros, type Matrix } from './matrix';
+import { assertFinite, zeros, type Matrix } from './matrix';
 
 export interface Qr {
   Q: Matrix; // [m, k]
@@ -10,6 +10,7 @@ export interface Qr {
 }
 
 export function qr(a: Matrix): Qr {
+  assertFinite(a, 'qr');
   const m = a.rows;
   const n = a.cols;
   const k = Math.min(m, n);

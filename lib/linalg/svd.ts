@@ -5,7 +5,7 @@
  * Canonical signs: the largest-|.| entry of each left singular vector is positive (first such entry on ties), which
  * is the convention of the conformance vectors.
  */
-import { transpose, zeros, type Matrix } from './matrix';
+import { assertFinite, transpose, zeros, type Matrix } from './matrix';
 
 export interface Svd {
   U: Matrix; // [m, k]
@@ -17,6 +17,7 @@ const EPS = 2.220446049250313e-16;
 
 /** Thin SVD with canonical signs. */
 export function svd(a: Matrix): Svd {
+  assertFinite(a, 'svd');
   if (a.rows >= a.cols) {
     const r = svdTall(a, true);
     return canonicalSigns({ U: transpose(r.Ut!), S: r.d, V: transpose(r.Vt!) });
@@ -28,6 +29,7 @@ export function svd(a: Matrix): Svd {
 
 /** Singular values only (descending), cheaper: no vectors are accumulated. */
 export function singularValues(a: Matrix): Float64Array {
+  assertFinite(a, 'svd');
   return svdTall(a.rows >= a.cols ? a : transpose(a), false).d;
 }
 
@@ -197,7 +199,7 @@ function bidiagonalQr(d: Float64Array, e: Float64Array, Ut: Float64Array | null,
   for (let i = 0; i < n; i++) anorm = Math.max(anorm, Math.abs(d[i]) + (i < n - 1 ? Math.abs(e[i]) : 0));
   if (anorm === 0) return;
   const tol = EPS * anorm;
-  const maxIter = 75 * n * n + 100;
+  const maxIter = 50 * n + 100; // Golub-Kahan needs about 2 steps per singular value
   let iter = 0;
   let hi = n - 1;
   while (hi > 0) {

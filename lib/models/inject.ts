@@ -75,6 +75,48 @@ export function injectAdapters(model: CausalLM, opts: InjectOptions, ctxFor?: Co
   return names;
 }
 
+/**
+ * LoRA-GA's preprocessing (PEFT estimates it before creating the adapters): the mean over `batches` of dLoss/dW for
+ * the base weight of every module `targets` selects, for CreateContext.initGrad via
+ * `ctxFor = (name) => ({ initGrad: grads.get(name) })`. The caller disposes the returned tensors.
+ */
+export function estimateWeightGradients(
+  model: CausalLM,
+  targets: InjectOptions['targets'],
+  batches: { inputIds: tf.Tensor2D; labels: tf.Tensor2D }[],
+): Map<string, tf.Tensor2D> {
+  if (batches.length === 0) throw new Error('estimateWeightGradients: needs at least one batch');
+  const linears = model.linears();
+  const names = selectTargets([...linears.keys()], targets);
+  const weights = names.map((n) => linears.get(n)!.weight);
+  const flags = weights.map((w) => w.trainable);
+  const sums = new Map<string, tf.Tensor2D>();
+  try {
+    weights.forEach((w) => (w.trainable = true)); // the base forward only builds a weight gradient for trainable weights
+    for (const { inputIds, labels } of batches) {
+      const { value, grads } = tf.variableGrads(() => model.loss(inputIds, labels), weights);
+      value.dispose();
+      names.forEach((n, i) => {
+        const g = grads[weights[i].name] as tf.Tensor2D;
+        const prev = sums.get(n);
+        sums.set(n, prev ? (tf.add(prev, g) as tf.Tensor2D) : g);
+        if (prev) tf.dispose([prev, g]);
+      });
+    }
+  } catch (e) {
+    tf.dispose([...sums.values()]);
+    throw e;
+  } finally {
+    weights.forEach((w, i) => (w.trainable = flags[i]));
+  }
+  const out = new Map<string, tf.Tensor2D>();
+  for (const [n, g] of sums) {
+    out.set(n, tf.div(g, batches.length) as tf.Tensor2D);
+    g.dispose();
+  }
+  return out;
+}
+
 /** The attached adapters by module name. */
 export function adapterLayers(model: CausalLM): Map<string, AdapterLayer> {
   const out = new Map<string, AdapterLayer>();

@@ -152,8 +152,8 @@ export function parseLlamaConfig(raw: Record<string, unknown>, where = 'config.j
   } else {
     qkvBias = oBias = bool(raw, 'attention_bias', where, false);
   }
-  if (mt === 'mistral' && raw.sliding_window !== undefined && raw.sliding_window !== null)
-    slidingWindow = posInt(raw, 'sliding_window', where);
+  // MistralConfig defaults sliding_window to 4096 when the key is absent; an explicit null turns it off
+  if (mt === 'mistral' && raw.sliding_window !== null) slidingWindow = posInt(raw, 'sliding_window', where, 4096);
 
   const eos = raw.eos_token_id;
   let eosTokenId: number | number[] | null = null;

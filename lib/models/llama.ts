@@ -119,16 +119,13 @@ export class LlamaForCausalLM implements CausalLM {
 
   logits(inputIds: tf.Tensor2D): tf.Tensor3D {
     this.checkInput(inputIds, 'logits');
-    return tf.tidy(() => {
-      const [B, T] = inputIds.shape;
-      return tf.reshape(this.head(this.hidden(inputIds, null).h), [B, T, this.vocabSize]) as tf.Tensor3D; // [B, T, V]
-    });
+    return this.forward(inputIds);
   }
 
   loss(inputIds: tf.Tensor2D, labels: tf.Tensor2D): tf.Scalar {
     this.checkInput(inputIds, 'loss');
     checkLossInputs(inputIds, labels, this.vocabSize, 'llama loss');
-    return tf.tidy(() => causalLmLoss(this.logits(inputIds), labels));
+    return tf.tidy(() => causalLmLoss(this.forward(inputIds), labels));
   }
 
   /**
@@ -154,7 +151,7 @@ export class LlamaForCausalLM implements CausalLM {
           return [this.head(last), ...kv.flatMap((l) => [l.k, l.v])]; // [1, V], then k/v per layer
         });
         if (past) tf.dispose(past.flatMap((l) => [l.k, l.v]));
-        cache = this.blocks.map((_, i) => ({ k: flatKv[2 * i] as tf.Tensor4D, v: flatKv[2 * i + 1] as tf.Tensor4D }));
+        cache = this.blocks.map((_, i) => ({ k: flatKv[2 * i] as tf.Tensor3D, v: flatKv[2 * i + 1] as tf.Tensor3D }));
         const row = await logits.data();
         logits.dispose();
         let next = 0;
@@ -187,13 +184,25 @@ export class LlamaForCausalLM implements CausalLM {
     checkIds(ids.dataSync(), this.vocabSize, `llama ${where} input_ids`);
   }
 
+  /** Logits [B, T, V] of checked ids [B, T]. */
+  private forward(inputIds: tf.Tensor2D): tf.Tensor3D {
+    return tf.tidy(() => {
+      const [B, T] = inputIds.shape;
+      return tf.reshape(this.head(this.hidden(inputIds, null).h), [B, T, this.vocabSize]) as tf.Tensor3D; // [B, T, V]
+    });
+  }
+
   /** Final norm and lm_head: h [N, C] -> logits [N, V]. */
   private head(h: tf.Tensor2D): tf.Tensor2D {
     return this.lmHead.apply(rmsNorm(h, this.finalNorm, this.cfg.rmsNormEps));
   }
 
-  /** Kept additive mask [T, Tk] (or null: nothing masked), built once per shape. */
+  /** Additive mask [T, Tk] (or null: nothing masked); kept per shape, except single-token decoding steps (every Tk). */
   private mask(T: number, Tk: number): tf.Tensor2D | null {
+    if (T === 1) {
+      const m = attentionMask(1, Tk, this.cfg.slidingWindow);
+      return m ? tf.tensor2d(m, [1, Tk]) : null; // freed by the caller's tidy
+    }
     const key = `${T}:${Tk}`;
     if (!this.masks.has(key)) {
       const m = attentionMask(T, Tk, this.cfg.slidingWindow);
@@ -206,7 +215,7 @@ export class LlamaForCausalLM implements CausalLM {
   private hidden(ids: tf.Tensor2D, past: LayerKV[] | null): { h: tf.Tensor2D; kv: LayerKV[] } {
     const [B, T] = ids.shape;
     const c = this.cfg;
-    const start = past ? past[0].v.shape[2] : 0;
+    const start = past ? past[0].v.shape[0] : 0;
     const r = this.rope.slice(start, T);
     const mask = this.mask(T, start + T);
     let h = embeddingLookup(this.embed, tf.reshape(ids, [-1]) as tf.Tensor1D); // [B*T, C]

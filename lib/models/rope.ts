@@ -5,6 +5,7 @@
  * HF computes them, so long positions match HF's fp32 forward.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { RopeSlice } from './llama-attention';
 import type { RopeScaling } from './llama-config';
 
 /** HF's inverse frequencies (default, linear and llama3 rope types), one per pair of dimensions. */
@@ -52,10 +53,18 @@ export function ropeTables(invFreq: Float64Array, n: number, scale = 1): { cos: 
   return { cos, sinSigned };
 }
 
+/** The [hd, hd] permutation matrix that exchanges the two halves of a vector (symmetric: its own transpose). */
+export function halfSwap(hd: number): Float32Array {
+  const m = new Float32Array(hd * hd);
+  const h = hd / 2;
+  for (let i = 0; i < hd; i++) m[i * hd + ((i + h) % hd)] = 1;
+  return m;
+}
+
 /** Kept cos/sin tables, grown on demand (positions beyond max_position_embeddings work as in HF). */
 export class RopeCache {
   private n = 0;
-  private tables: { cos: tf.Tensor2D; sin: tf.Tensor2D; qcos: tf.Tensor2D; qsin: tf.Tensor2D } | null = null;
+  private tables: { cos: tf.Tensor2D; sin: tf.Tensor2D; qcos: tf.Tensor2D; qsin: tf.Tensor2D; swap: tf.Tensor2D } | null = null;
   private readonly invFreq: Float64Array;
   constructor(
     readonly headDim: number,
@@ -71,11 +80,11 @@ export class RopeCache {
    * Tables for positions [start, start + len), shaped [len, 1, hd] to broadcast over [B, T, heads, hd]: cos/sin for
    * keys and the pre-scaled qcos/qsin for queries.
    */
-  slice(start: number, len: number): { cos: tf.Tensor3D; sin: tf.Tensor3D; qcos: tf.Tensor3D; qsin: tf.Tensor3D } {
+  slice(start: number, len: number): RopeSlice {
     if (start + len > this.n) this.grow(Math.max(start + len, 2 * this.n, 64));
     const t = this.tables!;
     const cut = (x: tf.Tensor2D) => tf.reshape(tf.slice(x, [start, 0], [len, this.headDim]), [len, 1, this.headDim]) as tf.Tensor3D;
-    return { cos: cut(t.cos), sin: cut(t.sin), qcos: cut(t.qcos), qsin: cut(t.qsin) };
+    return { cos: cut(t.cos), sin: cut(t.sin), qcos: cut(t.qcos), qsin: cut(t.qsin), swap: t.swap };
   }
 
   private grow(n: number): void {
@@ -89,12 +98,13 @@ export class RopeCache {
       sin: tf.keep(tf.tensor2d(k.sinSigned, [n, hd])),
       qcos: tf.keep(tf.tensor2d(q.cos, [n, hd])),
       qsin: tf.keep(tf.tensor2d(q.sinSigned, [n, hd])),
+      swap: tf.keep(tf.tensor2d(halfSwap(hd), [hd, hd])),
     };
     this.n = n;
   }
 
   dispose(): void {
-    if (this.tables) tf.dispose([this.tables.cos, this.tables.sin, this.tables.qcos, this.tables.qsin]);
+    if (this.tables) tf.dispose(Object.values(this.tables));
     this.tables = null;
     this.n = 0;
   }

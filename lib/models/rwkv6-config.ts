@@ -75,9 +75,9 @@ export function parseRwkv6Config(raw: Record<string, unknown>, where = 'config.j
 
 /** Size presets for the kit's own pretrained base (vocab comes from the tokenizer) and the paper's 7B. */
 export const RWKV6_PRESETS = {
-  /** Tests and smoke runs. */
-  tiny: { n_embd: 64, n_layer: 2, dim_att: 64, dim_ffn: 224, head_size: 16, d_mix_lora: 8, d_decay_lora: 16 },
-  /** The kit's main-table base. */
+  /** The kit's tiny base: the LLaMA tiny base's width, depth and head count (64 wide, 4 blocks, 2 heads). */
+  tiny: { n_embd: 64, n_layer: 4, dim_att: 64, dim_ffn: 224, head_size: 32, d_mix_lora: 8, d_decay_lora: 16 },
+  /** The LLaMA small base's width and depth (128 wide, 4 blocks, 4 heads). */
   small: { n_embd: 128, n_layer: 4, dim_att: 128, dim_ffn: 448, head_size: 32, d_mix_lora: 16, d_decay_lora: 32 },
   /** RWKV-x060-World-7B shapes (for parameter counting; not trainable here). */
   '7b': { n_embd: 4096, n_layer: 32, dim_att: 4096, dim_ffn: 14336, head_size: 64, d_mix_lora: 64, d_decay_lora: 128 },

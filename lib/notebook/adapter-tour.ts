@@ -111,3 +111,16 @@ export function tourKind(kind: AdapterKind, opts: TourOptions): TourRow {
 export function adapterTour(opts: TourOptions, kinds: readonly AdapterKind[] = ADAPTER_KINDS): TourRow[] {
   return kinds.map((k) => tourKind(k, opts));
 }
+
+/** Markdown verdict: which kinds pass each check within `tol` (fp32 arithmetic on O(1) values). */
+export function tourVerdict(rows: readonly TourRow[], tol = 1e-4): string {
+  const fails = (pred: (r: TourRow) => boolean) => rows.filter((r) => !pred(r)).map((r) => r.kind);
+  const checks: [string, string[]][] = [
+    ['closed-form parameter count equals the created variables', fails((r) => r.params === r.params_counted)],
+    [`output at init equals the base layer (max |Δy| ≤ ${tol})`, fails((r) => r.init_max_diff <= tol)],
+    [`merged forward equals unmerged forward after a random move (≤ ${tol})`, fails((r) => r.merge_max_diff <= tol)],
+    [`unmerge restores the base weight (≤ ${tol})`, fails((r) => r.unmerge_max_diff <= tol)],
+  ];
+  const lines = checks.map(([what, bad]) => (bad.length === 0 ? `- **holds** for all ${rows.length} kinds: ${what}` : `- **fails** for ${bad.join(', ')}: ${what}`));
+  return ['**Verdict (one layer, every adapter)**', '', ...lines].join('\n');
+}

@@ -22,6 +22,15 @@ export interface TableOptions {
   limit?: number;
   /** Columns to show, in order. */
   columns?: string[];
+  /** Columns printed in exponent notation (tiny errors such as 1.2e-7). */
+  exponent?: string[];
+}
+
+/** Arquero format options for the exponent columns. */
+function formats(opts: TableOptions): Record<string, (v: unknown) => string> {
+  const out: Record<string, (v: unknown) => string> = {};
+  for (const c of opts.exponent ?? []) out[c] = (v) => (typeof v === 'number' ? v.toExponential(1) : String(v));
+  return out;
 }
 
 function tryDisplay(mime: 'html' | 'markdown', content: string, fallback: string): void {
@@ -42,16 +51,21 @@ export function showMarkdown(md: string): void {
   tryDisplay('markdown', md, md);
 }
 
+function isTable(t: Table | readonly object[]): t is Table {
+  return !Array.isArray(t);
+}
+
 function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 /** Render an arquero table (or plain row objects) as an HTML table. */
-export function tableHtml(table: Table | Record<string, unknown>[], opts: TableOptions = {}): string {
-  const t: Table = Array.isArray(table) ? from(table) : table;
+export function tableHtml(table: Table | readonly object[], opts: TableOptions = {}): string {
+  const t: Table = isTable(table) ? table : from(table as object[]);
   const body = toHTML(t, {
     limit: opts.limit ?? Infinity,
     maxdigits: opts.digits ?? 4,
+    format: formats(opts),
     ...(opts.columns ? { columns: opts.columns } : {}),
     style: { table: 'border-collapse: collapse; font-size: 90%;', th: 'padding: 2px 8px; border-bottom: 1px solid #888;', td: 'padding: 2px 8px;' },
   });
@@ -61,9 +75,9 @@ export function tableHtml(table: Table | Record<string, unknown>[], opts: TableO
 }
 
 /** Show a table; the plain-text fallback is arquero's markdown rendering. */
-export function showTable(table: Table | Record<string, unknown>[], opts: TableOptions = {}): void {
-  const t: Table = Array.isArray(table) ? from(table) : table;
-  const md = toMarkdown(t, { limit: opts.limit ?? Infinity, maxdigits: opts.digits ?? 4, ...(opts.columns ? { columns: opts.columns } : {}) });
+export function showTable(table: Table | readonly object[], opts: TableOptions = {}): void {
+  const t: Table = isTable(table) ? table : from(table as object[]);
+  const md = toMarkdown(t, { limit: opts.limit ?? Infinity, maxdigits: opts.digits ?? 4, format: formats(opts), ...(opts.columns ? { columns: opts.columns } : {}) });
   tryDisplay('html', tableHtml(t, opts), (opts.caption ? `${opts.caption}\n` : '') + md);
 }
 

@@ -25,7 +25,8 @@ export function variableNames(model: CausalLM): Map<tf.Variable, string> {
 
 /**
  * The model's trainable variables as optimiser parameters. Weight decay applies to matrices only (nanoGPT's rule:
- * no decay on norms, biases, magnitude vectors). With LoRA+, lora_B tensors and 1-D adapter tensors get lr x ratio.
+ * no decay on norms, biases, magnitude vectors), and never to RWKV's `time_*` mixing, decay and bonus tensors (the
+ * official RWKV-LM optimiser groups keep them out of weight decay; several are [1, 1, C] vectors). With LoRA+, lora_B tensors and 1-D adapter tensors get lr x ratio.
  */
 export function collectTrainParams(model: CausalLM, opts: ParamGroupOptions): TrainParam[] {
   const vars = model.trainableVariables();
@@ -40,7 +41,7 @@ export function collectTrainParams(model: CausalLM, opts: ParamGroupOptions): Tr
     seen.add(name);
     const loraB = /(^|\.)lora_B/.test(name) || (adapterVars.has(v) && v.rank === 1);
     const lrScale = opts.loraPlusRatio !== null && loraB ? opts.loraPlusRatio : 1;
-    return { name, variable: v, lrScale, decay: v.rank >= 2 };
+    return { name, variable: v, lrScale, decay: v.rank >= 2 && !/(^|\.)time_/.test(name) };
   });
 }
 

@@ -36,6 +36,16 @@ export const CASES: AdapterCase[] = [
     perturb: 0.2,
   },
   {
+    name: 'lora lora_bias on a base without bias',
+    cfg: { kind: 'lora', r: 2, alpha: 4, rslora: false, init: 'kaiming', loraBias: true },
+    shape: [5, 6],
+    bias: false,
+    identityAtInit: true,
+    modifiesBase: false,
+    needsGrad: false,
+    perturb: 0.2,
+  },
+  {
     name: 'lora init none (not a no-op) r > in',
     cfg: { kind: 'lora', r: 8, alpha: 8, rslora: false, init: 'none', loraBias: false },
     shape: [6, 5],

@@ -70,7 +70,7 @@ for (const c of CASES) {
     const all = [b.base.weight, ...(b.base.bias ? [b.base.bias] : []), ...trainable];
     const snap = new Map(all.map((v) => [v, Float32Array.from(v.dataSync())]));
     const opt = tf.train.sgd(0.1);
-    tf.dispose(opt.minimize(() => tf.sum(tf.mul(b.layer.forward(x), g)) as tf.Scalar, true, [...trainable]));
+    opt.minimize(() => tf.sum(tf.mul(b.layer.forward(x), g)) as tf.Scalar, true, [...trainable])?.dispose();
     // Away from the init point every adapter variable has a non-zero gradient, so each one must move.
     for (const v of all) {
       const d = Math.max(...Array.from(v.dataSync(), (e, i) => Math.abs(e - snap.get(v)![i])));

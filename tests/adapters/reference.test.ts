@@ -277,7 +277,7 @@ for (const [direction, ia, ib] of GA_DIRECTIONS) {
       await withLayer(W, null, cfg, (layer) => {
         const l = layer as LoraGaLayer;
         assert.equal(l.indices, { a: ia, b: ib });
-        assert.ok(relErr(l.initSingularValues, ib.map((i) => S[i])) < 1e-12, 'S_B');
+        assert.ok(relErr(l.initSingularValues, ib.map((i) => S[i])) < TOL, 'S_B (of the float32 gradient)');
         const init = layer.initialParams!()!;
         const A0 = toM(init.lora_A);
         const B0 = toM(init.lora_B);

@@ -37,6 +37,12 @@ test('PEFT benchmark budget: Bone r=64 on Llama-3.2-3B q_proj/v_proj is 7,340,03
   assert.is(countTrainable(bone64, shapes('llama-3.2-3b', ['q_proj', 'v_proj'])), 7_340_032);
 });
 
+test('ranks a method cannot take are skipped: Bat matches Bone at the same r (same count), skipping r=6', () => {
+  const s = [{ name: 'a.q', out: 64, in: 64 }, { name: 'a.up', out: 176, in: 64 }];
+  const m = matchRankOnShapes(resolveAdapterConfig({ kind: 'bat' }), resolveAdapterConfig({ kind: 'bone', r: 8 }), s);
+  assert.equal([m.r, m.count, m.referenceCount], [8, 8 * 240, 8 * 240]);
+});
+
 test('budget errors name the module and the field', () => {
   const s = shapes('llama2-7b', ['q_proj']);
   // Bat needs r to divide in and out: 4096 % 48 != 0.

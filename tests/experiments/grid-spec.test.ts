@@ -2,8 +2,16 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { applyPreset, expandGrid, validateExperimentFile, type GridSpec } from '../../lib/experiments/grid-spec';
 import { formatLr, parseVariant } from '../../lib/experiments/naming';
+import { PRESETS } from '../../lib/models/presets';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
-const LLAMA = { model: { source: 'llama2-7b' } };
+// A checkpoint folder holding only LLaMA2-7B's config.json: enough for budgets, which need shapes, not weights.
+const LLAMA_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'bonelab-llama2-'));
+fs.writeFileSync(path.join(LLAMA_DIR, 'config.json'), JSON.stringify(PRESETS['llama2-7b']));
+const LLAMA = { model: { source: LLAMA_DIR } };
+test.after(() => fs.rmSync(LLAMA_DIR, { recursive: true, force: true }));
 
 test('expansion: cartesian product, seed-major, stable names, r axis skipped for full fine-tuning', () => {
   const spec: GridSpec = { name: 'g', base: { steps: 10 }, axes: { method: ['bone', 'lora', 'full'], r: [4, 8], lr: [1e-3, 2e-3], seed: [0, 1] } };
@@ -37,6 +45,16 @@ test('method entries with labels carry extra adapter fields; label collisions ar
     /experiment b: two different cells are both named lora-r8-lr1e-3-s0; give the method entries distinct labels/,
   );
   assert.throws(() => expandGrid({ name: 'b', base: { optimizer: { lr: 'x' } }, axes: {} }), /experiment b: optimizer\.lr: expected number, got "x"/);
+  // Per-method overrides (full fine-tuning at its own lr); an lr axis still applies after them.
+  const full = expandGrid({ name: 'f', base: {}, axes: { method: ['bone', { kind: 'full', overrides: { optimizer: { lr: 2e-4 } } }] } });
+  assert.equal(full.map((c) => [c.variant, c.config.optimizer.lr]), [['bone-r8-lr1e-3-s0', 1e-3], ['full-lr2e-4-s0', 2e-4]]);
+  const swept = expandGrid({ name: 'f', base: {}, axes: { method: [{ kind: 'full', overrides: { optimizer: { lr: 2e-4 } } }], lr: [5e-4] } });
+  assert.equal(swept.map((c) => c.variant), ['full-lr5e-4-s0']);
+  assert.throws(() => expandGrid({ name: 'f', base: {}, axes: { method: [{ kind: 'full', overrides: { optimizer: { lrr: 1 } } }] } }), /experiment f: optimizer: unknown key "lrr"/);
+});
+
+test('a checkpoint folder that does not exist is reported before any run', () => {
+  assert.throws(() => expandGrid({ name: 'c', base: { model: { source: 'no/such/folder' } }, axes: {} }), /experiment c: model\.source: no checkpoint folder at "no\/such\/folder"/);
 });
 
 test('formatLr is short and stable', () => {

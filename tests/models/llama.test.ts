@@ -210,8 +210,8 @@ test('createLlama: HF-style init (N(0, initializer_range), norms 1, pad row 0), 
   const pa = a.parameters();
   assert.equal([...pa.keys()], llamaParamSpecs(a.cfg).map((s) => s.name));
   for (const [n, v] of pa) assert.equal(Array.from(v.dataSync()), Array.from(b.parameters().get(n)!.dataSync()), `${n} same seed`);
-  const q = pa.get('model.layers.0.self_attn.q_proj.weight')!.dataSync();
-  assert.not.equal(Array.from(q), Array.from(c.parameters().get('model.layers.0.self_attn.q_proj.weight')!.dataSync()));
+  const q = Array.from(pa.get('model.layers.0.self_attn.q_proj.weight')!.dataSync());
+  assert.not.equal(q, Array.from(c.parameters().get('model.layers.0.self_attn.q_proj.weight')!.dataSync()));
   const std = Math.sqrt(q.reduce((s, x) => s + x * x, 0) / q.length);
   assert.ok(Math.abs(std - 0.05) < 0.005, `q_proj std ${std}`);
   assert.ok(pa.get('model.norm.weight')!.dataSync().every((x) => x === 1));

@@ -1,0 +1,108 @@
+/**
+ * `npm start` = `bonelab main [--preset quick|full]`: the headline reproduction. Pretrains (or loads) the kit's base
+ * model, fine-tunes Bone, Bat, LoRA, PiSSA (matched budget) and full fine-tuning over 3 seeds in two worker processes,
+ * evaluates, and writes tables, figures, the paper-vs-kit verdicts and report.html under results/main/. Resumes: a
+ * second run reuses finished runs (--fresh starts over).
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { initBackend } from '../backend';
+import { runGrid, gridSummaryText } from '../experiments/grid';
+import { applyPreset, expandGrid, findExperimentFile, readExperimentFile, type GridCell } from '../experiments/grid-spec';
+import { buildReport } from '../report/build';
+import { reportText } from '../report/console';
+import { formatDuration } from '../util/progress';
+
+const USAGE = `usage: npm start [-- --preset quick|full] [--jobs N] [--out DIR] [--fresh] [--retry-failed]
+
+  --preset quick   (default) ~15 runs, under 10 minutes on 2 cores including pretraining; results/main/
+  --preset full    5 seeds, 4x the steps; results/main-full/
+  --preset smoke   seconds-long pipeline check (not a measurement); results/main-smoke/
+  --jobs N         worker processes (default min(2, cores))
+  --fresh          delete earlier results of this preset first (default: resume, reusing finished runs)
+  --retry-failed   re-run runs recorded as failed`;
+
+/** Per-run time limit: a hung worker cannot eat the whole budget. */
+const CELL_TIMEOUT_S: Record<string, number> = { smoke: 120, quick: 300, full: 3600 };
+
+/** Pretrain or load every kit base the cells use, once, here (workers then find it in the cache). */
+async function ensureBases(cells: GridCell[]): Promise<void> {
+  const { ensureBaseModel, readBaseInfo } = await import('../train/pretrain');
+  const { KIT_BASE_SEED } = await import('../train/run');
+  const seen = new Set<string>();
+  for (const c of cells) {
+    const m = c.config.model;
+    const key = `${m.arch}/${m.preset}`;
+    if (m.source !== 'kit-base' || seen.has(key)) continue;
+    seen.add(key);
+    const t0 = Date.now();
+    const dir = await ensureBaseModel({ arch: m.arch, preset: m.preset, seed: KIT_BASE_SEED, progress: true, log: (l) => console.log(`  ${l}`) });
+    const info = readBaseInfo(dir);
+    const how = Date.now() - t0 > 5000 ? `pretrained in ${formatDuration((Date.now() - t0) / 1000)}` : 'loaded from cache';
+    console.log(`  base ${key}: ${info.num_params.toLocaleString('en-US')} parameters, held-out loss ${info.initial_val_loss.toFixed(2)} -> ${info.final_val_loss.toFixed(2)} after ${info.steps} steps (${how})`);
+  }
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      preset: { type: 'string', default: 'quick' },
+      jobs: { type: 'string' },
+      out: { type: 'string', default: 'results' },
+      fresh: { type: 'boolean', default: false },
+      'retry-failed': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const t0 = Date.now();
+  const jobs = values.jobs === undefined ? Math.min(2, os.cpus().length) : Number(values.jobs);
+  if (!(Number.isInteger(jobs) && jobs >= 1)) throw new Error(`main: --jobs must be a positive integer, got ${JSON.stringify(values.jobs)}`);
+  const preset = values.preset!;
+  const spec = applyPreset(readExperimentFile(findExperimentFile('main')), preset);
+  const cells = expandGrid(spec);
+  const expDir = path.join(values.out!, spec.name);
+  if (values.fresh) fs.rmSync(expDir, { recursive: true, force: true });
+
+  const methods = [...new Set(cells.map((c) => c.label))];
+  const seeds = [...new Set(cells.map((c) => c.config.seed))];
+  const first = cells[0].config;
+  console.log(`bonelab: Bone (arXiv 2409.15371) headline reproduction, preset ${preset}`);
+  console.log(`  ${methods.join(', ')} x ${seeds.length} seeds = ${cells.length} runs of ${first.steps} steps on the ${first.model.preset} ${first.model.arch} base, ${jobs} worker processes`);
+  console.log(`  budget: ${[...new Set(cells.filter((c) => c.config.seed === seeds[0]).map((c) => c.variant.replace(/-lr.*$/, '')))].join(', ')}`);
+
+  console.log('\n[1/3] base model');
+  const backend = await initBackend();
+  console.log(`  backend ${backend}`);
+  await ensureBases(cells);
+
+  console.log(`\n[2/3] fine-tuning (${formatDuration((Date.now() - t0) / 1000)} elapsed)`);
+  const ctrl = new AbortController();
+  const onSigint = () => {
+    console.error('\ncancelling: stopping the workers (finished runs are kept; `npm start` again resumes)');
+    ctrl.abort();
+  };
+  process.once('SIGINT', onSigint);
+  const summary = await runGrid(spec, cells, {
+    resultsRoot: values.out!,
+    jobs,
+    retryFailed: values['retry-failed'],
+    cellTimeoutS: CELL_TIMEOUT_S[preset] ?? 3600,
+    signal: ctrl.signal,
+  });
+  process.removeListener('SIGINT', onSigint);
+  console.log(gridSummaryText(summary));
+  if (ctrl.signal.aborted) return 130;
+
+  console.log(`\n[3/3] report (${formatDuration((Date.now() - t0) / 1000)} elapsed)\n`);
+  const rep = buildReport(summary.expDir);
+  console.log(reportText(rep));
+  console.log(`\nTotal time ${formatDuration((Date.now() - t0) / 1000)}. Open ${path.join(path.relative(process.cwd(), summary.expDir), 'report.html')} in a browser (works offline).`);
+  return summary.counts.failed > 0 ? 1 : 0;
+}

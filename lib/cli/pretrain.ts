@@ -1,0 +1,69 @@
+/**
+ * `bonelab pretrain [--arch llama|rwkv6] [--preset tiny|small] [--seed N] [--corpus file.txt] [--steps N] [--force]`:
+ * build (or reuse from .cache/bases) the kit's pretrained base model and print its folder and losses.
+ */
+import { parseArgs } from 'node:util';
+import { initBackend } from '../backend';
+import { ensureBaseModel, readBaseInfo } from '../train/pretrain';
+import type { BaseArch, BasePresetName } from '../train/base-presets';
+
+const USAGE = 'usage: bonelab pretrain [--arch llama|rwkv6] [--preset tiny|small] [--seed N] [--corpus file.txt] [--steps N] [--force] [--backend wasm|cpu]';
+
+function intArg(v: string | undefined, name: string, fallback?: number): number | undefined {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`pretrain: --${name} must be a non-negative integer, got '${v}'`);
+  return n;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      arch: { type: 'string', default: 'llama' },
+      preset: { type: 'string', default: 'tiny' },
+      seed: { type: 'string' },
+      corpus: { type: 'string' },
+      steps: { type: 'string' },
+      force: { type: 'boolean', default: false },
+      backend: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    allowPositionals: false,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const backend = await initBackend(values.backend);
+  const steps = intArg(values.steps, 'steps');
+  if (steps === 0) throw new Error('pretrain: --steps must be at least 1');
+  const dir = await ensureBaseModel({
+    arch: values.arch as BaseArch,
+    preset: values.preset as BasePresetName,
+    seed: intArg(values.seed, 'seed', 0)!,
+    corpusFile: values.corpus ?? null,
+    steps,
+    force: values.force,
+    progress: true,
+  });
+  const info = readBaseInfo(dir);
+  console.log(
+    JSON.stringify({
+      dir,
+      backend,
+      arch: info.arch,
+      preset: info.preset,
+      params: info.num_params,
+      vocab_size: info.vocab_size,
+      steps: info.steps,
+      corpus_tokens: info.corpus.tokens,
+      initial_val_loss: +info.initial_val_loss.toFixed(4),
+      final_val_loss: +info.final_val_loss.toFixed(4),
+      final_train_loss: +info.final_train_loss.toFixed(4),
+      wall_s: +info.wall_s.toFixed(1),
+      tokens_per_s: Math.round(info.tokens_per_s),
+    }),
+  );
+  return 0;
+}

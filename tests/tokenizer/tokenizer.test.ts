@@ -1,0 +1,81 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { buildCharTokenizer, CHAR_SPECIAL_TOKENS } from '../../lib/tokenizer/char';
+import { loadTokenizer, saveTokenizer, tokenizerFromJson } from '../../lib/tokenizer/tokenizer';
+import { Rng } from '../../lib/util/random';
+import { SHARED } from '../util';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bonelab-tok-'));
+test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const corpus = fs.readFileSync(path.join(SHARED, 'datasets', 'tinyshakespeare', 'input.txt'), 'utf8').slice(0, 50000) + ' café';
+
+test('char tokenizer: special ids, code-point order, saved as HF files and loaded back through the HF path', () => {
+  const tok = buildCharTokenizer(corpus);
+  assert.equal([tok.unkId, tok.bosId, tok.eosId, tok.padId], [0, 1, 2, 3]);
+  saveTokenizer(tok, tmp);
+  const json = JSON.parse(fs.readFileSync(path.join(tmp, 'tokenizer.json'), 'utf8'));
+  assert.is(json.model.type, 'BPE');
+  assert.equal(json.model.merges, []);
+  assert.equal(json.added_tokens.map((t: { content: string }) => t.content), [...CHAR_SPECIAL_TOKENS]);
+  const cfg = JSON.parse(fs.readFileSync(path.join(tmp, 'tokenizer_config.json'), 'utf8'));
+  assert.equal([cfg.bos_token, cfg.eos_token, cfg.pad_token, cfg.unk_token], ['<s>', '</s>', '<pad>', '<unk>']);
+  const back = loadTokenizer(tmp);
+  assert.is(back.vocabSize, tok.vocabSize);
+  // ids after the specials follow code-point order: '\t' (9) first, then '\n', '\r', ' ', '!' ...
+  assert.equal(back.encode('\t\n !'), [4, 5, 7, 8]);
+  assert.equal(back.encode('é'), [tok.vocabSize - 1], 'a non-ASCII corpus character gets its own id');
+});
+
+test('char tokenizer: arbitrary ASCII round-trips exactly; unknown characters map to <unk>', () => {
+  const tok = loadTokenizer(tmp);
+  const rng = new Rng(5);
+  for (let k = 0; k < 20; k++) {
+    const n = 1 + rng.int(200);
+    const chars = Array.from({ length: n }, () => {
+      const c = rng.int(98);
+      return c === 95 ? '\n' : c === 96 ? '\t' : c === 97 ? '\r' : String.fromCharCode(32 + c);
+    });
+    const s = chars.join('');
+    const ids = tok.encode(s);
+    assert.is(ids.length, n, 'one id per character');
+    assert.is(tok.decode(ids), s);
+  }
+  assert.equal(tok.encode('a\u{1F600}b中'), [tok.encode('a')[0], 0, tok.encode('b')[0], 0]);
+  assert.is(tok.decode(tok.encode('x\u{1F600}')), 'x<unk>');
+  assert.is(tok.decode([]), '');
+  assert.is(tok.decode([1, ...tok.encode('hi'), 2], { skipSpecialTokens: true }), 'hi');
+  assert.equal(tok.encode('hi', { addSpecialTokens: true }), tok.encode('hi'), 'no post-processor: nothing added');
+  assert.throws(() => tok.decode([1, tok.vocabSize]), new RegExp(`id ${tok.vocabSize} at position 1 is out of range`));
+});
+
+test('an HF-style tokenizer with a BOS template, AddedToken objects and no pad token', () => {
+  const vocab: Record<string, number> = { '<unk>': 0, '<s>': 1, '</s>': 2, a: 3, b: 4, ab: 5 };
+  const tj = {
+    version: '1.0',
+    added_tokens: [0, 1, 2].map((id) => ({ id, content: Object.keys(vocab)[id], special: true, normalized: false, lstrip: false, rstrip: false, single_word: false })),
+    normalizer: null,
+    pre_tokenizer: null,
+    post_processor: {
+      type: 'TemplateProcessing',
+      single: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
+      pair: [{ Sequence: { id: 'A', type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }],
+      special_tokens: { '<s>': { id: '<s>', ids: [1], tokens: ['<s>'] } },
+    },
+    decoder: { type: 'Fuse' },
+    model: { type: 'BPE', unk_token: '<unk>', vocab, merges: ['a b'] },
+  };
+  const cfg = { bos_token: { __type: 'AddedToken', content: '<s>' }, eos_token: '</s>', clean_up_tokenization_spaces: false };
+  const tok = tokenizerFromJson(tj, cfg, 'test tokenizer');
+  assert.equal(tok.encode('abba'), [5, 4, 3]);
+  assert.equal(tok.encode('abba', { addSpecialTokens: true }), [1, 5, 4, 3]);
+  assert.equal([tok.bosId, tok.eosId, tok.padId, tok.unkId], [1, 2, 2, 0], 'pad falls back to eos');
+  assert.throws(() => tokenizerFromJson(tj, { eos_token: '<eos>' }, 'cfgtest'), /cfgtest: tokenizer_config.json eos_token '<eos>' is not in the vocabulary/);
+  assert.throws(() => tokenizerFromJson(tj, {}, 'cfgtest'), /has no eos_token/);
+  assert.throws(() => loadTokenizer(path.join(tmp, 'nowhere')), /no tokenizer.json/);
+});
+
+test.run();
