@@ -11,7 +11,9 @@ import { parseArgs } from 'node:util';
 import { initBackend } from '../backend';
 import { runGrid, gridSummaryText } from '../experiments/grid';
 import { applyPreset, expandGrid, findExperimentFile, readExperimentFile, type GridCell } from '../experiments/grid-spec';
+import { countTrainable, targetShapes } from '../experiments/budget';
 import { buildReport } from '../report/build';
+import { formatCount } from '../report/tables';
 import { reportText } from '../report/console';
 import { formatDuration } from '../util/progress';
 
@@ -75,7 +77,9 @@ export async function run(argv: string[]): Promise<number> {
   const first = cells[0].config;
   console.log(`bonelab: Bone (arXiv 2409.15371) headline reproduction, preset ${preset}`);
   console.log(`  ${methods.join(', ')} x ${seeds.length} seeds = ${cells.length} runs of ${first.steps} steps on the ${first.model.preset} ${first.model.arch} base, ${jobs} worker processes`);
-  console.log(`  budget: ${[...new Set(cells.filter((c) => c.config.seed === seeds[0]).map((c) => c.variant.replace(/-lr.*$/, '')))].join(', ')}`);
+  const shapes = targetShapes(first);
+  const budget = cells.filter((c) => c.config.seed === seeds[0]).map((c) => `${c.variant.replace(/-lr.*$/, '')} ${c.config.adapter.kind === 'full' ? 'all weights' : formatCount(countTrainable(c.config.adapter, shapes))}`);
+  console.log(`  trainable parameters on ${shapes.length} linears (${first.targets === 'all-linear' ? 'all-linear' : first.targets.join(', ')}): ${budget.join(', ')}`);
 
   console.log('\n[1/3] base model');
   const backend = await initBackend();

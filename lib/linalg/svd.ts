@@ -89,6 +89,10 @@ function svdTall(a: Matrix, wantVectors: boolean): Tall {
   const m = a.rows;
   const n = a.cols;
   const X = Float64Array.from(a.data);
+  // Work on A / max|A| so the squared terms of the shift neither overflow nor underflow; S is rescaled at the end.
+  let amax = 0;
+  for (let i = 0; i < X.length; i++) amax = Math.max(amax, Math.abs(X[i]));
+  if (amax > 0) for (let i = 0; i < X.length; i++) X[i] /= amax;
   const d = new Float64Array(n);
   const e = new Float64Array(Math.max(n - 1, 0));
   const left: { v: Float64Array; tau: number }[] = [];
@@ -157,7 +161,7 @@ function svdTall(a: Matrix, wantVectors: boolean): Tall {
     }
   }
   const order = Array.from({ length: n }, (_, i) => i).sort((p, q) => d[q] - d[p] || p - q);
-  const ds = Float64Array.from(order, (i) => d[i]);
+  const ds = Float64Array.from(order, (i) => d[i] * (amax > 0 ? amax : 1));
   if (!wantVectors) return { d: ds, Ut: null, Vt: null };
   const Us = zeros(n, m);
   const Vs = zeros(n, n);

@@ -16,6 +16,11 @@ export interface ParamSpec {
   shape: number[];
 }
 
+/** The first few names of a list, for error messages. */
+export function listSome(names: string[], n = 5): string {
+  return names.slice(0, n).join(', ') + (names.length > n ? `, ... (${names.length} in all)` : '');
+}
+
 /** Read `config.json` of a checkpoint folder. */
 export function readHfConfig(dir: string): Record<string, unknown> {
   const file = path.join(dir, 'config.json');
@@ -46,7 +51,7 @@ export function readHfWeights(dir: string): TensorMap {
       }
     }
     const lost = Object.keys(map).filter((n) => !out.has(n));
-    if (lost.length) throw new Error(`${indexFile}: tensors listed in weight_map but absent from their shard: ${lost.slice(0, 5).join(', ')}${lost.length > 5 ? ', ...' : ''}`);
+    if (lost.length) throw new Error(`${indexFile}: tensors listed in weight_map but absent from their shard: ${listSome(lost)}`);
     return out;
   }
   const bins = fs.readdirSync(dir).filter((f) => f.endsWith('.bin') || f.endsWith('.pt') || f.endsWith('.pth'));
@@ -97,6 +102,8 @@ export async function writeHfCheckpoint(dir: string, config: Record<string, unkn
 export async function saveModel(model: CausalLM, dir: string): Promise<void> {
   const withAdapter = [...model.linears()].filter(([, l]) => l.adapter).map(([n]) => n);
   if (withAdapter.length)
-    throw new Error(`saveModel: ${withAdapter.length} module(s) still carry adapters (${withAdapter[0]}, ...); call mergeAndUnload first or export the adapter`);
+    throw new Error(
+      `saveModel: ${withAdapter.length} module(s) still carry adapters (${listSome(withAdapter)}); call mergeAndUnload first or export the adapter`,
+    );
   await writeHfCheckpoint(dir, model.config, model.parameters());
 }

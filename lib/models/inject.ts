@@ -5,8 +5,16 @@
 import * as tf from '@tensorflow/tfjs';
 import { createAdapter, getSpec, validateAdapterConfig } from '../adapters/registry';
 import { AdapterConfigError, type AdapterLayer, type CreateContext } from '../adapters/types';
-import { loadAdapterDir, loadAdapterTensors, readAdapterDir, writeAdapterDir, type AdapterDirContents, type WriteAdapterOptions } from '../peft/adapter-dir';
+import {
+  loadAdapterDir,
+  loadAdapterTensors,
+  readAdapterDir,
+  writeAdapterDir,
+  type AdapterDirContents,
+  type WriteAdapterOptions,
+} from '../peft/adapter-dir';
 import { deriveSeed } from '../util/random';
+import { listSome } from './hf-checkpoint';
 import { selectTargets } from './targets';
 import type { CausalLM, InjectOptions, Linear } from './types';
 
@@ -31,7 +39,7 @@ export function injectAdapters(model: CausalLM, opts: InjectOptions, ctxFor?: Co
   if (!Number.isInteger(opts.seed)) throw new Error(`injectAdapters: seed must be an integer, got ${JSON.stringify(opts.seed)}`);
   const linears = model.linears();
   const busy = [...linears].filter(([, l]) => l.adapter).map(([n]) => n);
-  if (busy.length) throw new Error(`injectAdapters: ${busy.length} module(s) already carry an adapter (${busy[0]}, ...); call mergeAndUnload first`);
+  if (busy.length) throw new Error(`injectAdapters: ${busy.length} module(s) already carry an adapter (${listSome(busy)}); call mergeAndUnload first`);
   const selected = selectTargets([...linears.keys()], opts.targets);
   const names = cfg.kind === 'full' ? [...linears.keys()].filter((n) => !isTied(model, n, linears.get(n)!)) : selected;
 

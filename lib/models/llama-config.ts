@@ -114,7 +114,8 @@ export function parseLlamaConfig(raw: Record<string, unknown>, where = 'config.j
   const modelType = raw.model_type;
   if (typeof modelType !== 'string' || !(modelType in ARCHITECTURES))
     throw new Error(
-      `${where}: model_type ${JSON.stringify(modelType)} is not a supported LLaMA-family architecture (supported: ${Object.keys(ARCHITECTURES).join(', ')})`,
+      `${where}: model_type ${JSON.stringify(modelType)} is not a supported LLaMA-family architecture ` +
+        `(supported: ${Object.keys(ARCHITECTURES).join(', ')})`,
     );
   const mt = modelType as LlamaConfig['modelType'];
   if (raw.architectures !== undefined && raw.architectures !== null) {

@@ -93,8 +93,10 @@ export class LlamaForCausalLM implements CausalLM {
         o: linear(`${p}.self_attn.o_proj`, cfg.oBias),
       };
       const postNorm = variable<tf.Rank.R1>(`${p}.post_attention_layernorm.weight`);
-      const mlp = { gate: linear(`${p}.mlp.gate_proj`, cfg.mlpBias), up: linear(`${p}.mlp.up_proj`, cfg.mlpBias), down: linear(`${p}.mlp.down_proj`, cfg.mlpBias) };
-      this.blocks.push({ inputNorm, attn, postNorm, ...mlp });
+      const gate = linear(`${p}.mlp.gate_proj`, cfg.mlpBias);
+      const up = linear(`${p}.mlp.up_proj`, cfg.mlpBias);
+      const down = linear(`${p}.mlp.down_proj`, cfg.mlpBias);
+      this.blocks.push({ inputNorm, attn, postNorm, gate, up, down });
     }
     this.finalNorm = variable<tf.Rank.R1>('model.norm.weight');
     if (cfg.tieWordEmbeddings) {
@@ -136,7 +138,8 @@ export class LlamaForCausalLM implements CausalLM {
   async generate(prompt: number[], maxNewTokens: number, eosTokenId?: number): Promise<number[]> {
     if (prompt.length === 0) throw new Error('llama generate: the prompt must hold at least one token');
     checkIds(prompt, this.vocabSize, 'llama generate prompt');
-    if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0) throw new Error(`llama generate: maxNewTokens must be a non-negative integer, got ${maxNewTokens}`);
+    if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0)
+      throw new Error(`llama generate: maxNewTokens must be a non-negative integer, got ${maxNewTokens}`);
     const eos = new Set<number>(eosTokenId !== undefined ? [eosTokenId] : ([] as number[]).concat(this.cfg.eosTokenId ?? []));
     const out: number[] = [];
     let cache: LayerKV[] | null = null;
@@ -250,7 +253,8 @@ export function createLlama(config: Record<string, unknown>, init: { seed?: numb
     else if (kind === 'bias') data.set(name, new Float32Array(n));
     else {
       const w = new Rng(deriveSeed(seed, name)).normalArray(n, cfg.initializerRange);
-      if (kind === 'embed' && cfg.padTokenId !== null && cfg.padTokenId < cfg.vocabSize) w.fill(0, cfg.padTokenId * shape[1], (cfg.padTokenId + 1) * shape[1]);
+      const pad = cfg.padTokenId;
+      if (kind === 'embed' && pad !== null && pad < cfg.vocabSize) w.fill(0, pad * shape[1], (pad + 1) * shape[1]); // nn.Embedding padding_idx
       data.set(name, w);
     }
   }

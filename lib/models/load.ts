@@ -1,7 +1,7 @@
 /** Architecture dispatch: load or create a CausalLM from an HF-style folder or config, whatever the family. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readHfConfig, readHfWeights } from './hf-checkpoint';
+import { listSome, readHfConfig, readHfWeights } from './hf-checkpoint';
 import { isLlamaFamily } from './llama-config';
 import { createLlama, llamaFromTensors } from './llama';
 import { isRwkv6Checkpoint, loadRwkv6 } from './rwkv6-checkpoint';
@@ -26,7 +26,7 @@ export function loadModel(dir: string): CausalLM {
     throw new Error(`${dir}/config.json: model_type ${JSON.stringify(raw.model_type)} is not supported (supported: ${SUPPORTED})`);
   const { model, unused } = llamaFromTensors(raw, readHfWeights(dir), dir);
   if (unused.length)
-    console.warn(`${dir}: ${unused.length} tensor(s) in the checkpoint are not used by the model: ${unused.slice(0, 5).join(', ')}${unused.length > 5 ? ', ...' : ''}`);
+    console.warn(`${dir}: ${unused.length} tensor(s) in the checkpoint are not used by the model: ${listSome(unused)}`);
   return model;
 }
 

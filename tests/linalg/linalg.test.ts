@@ -66,6 +66,19 @@ test('svd of rank-deficient, zero and repeated-value matrices', () => {
   assert.equal(Array.from(I.S), [2, 2, 2, 1, 1]);
 });
 
+test('svd at extreme magnitudes (1e-200, 1e150) and non-finite input', () => {
+  for (const scale of [1e-200, 1e150]) {
+    const A = fromArray(9, 6, Array.from(rng.normalArray(54), (v) => v * scale));
+    const { U, S, V } = svd(A);
+    const rec = matmul(scaleCols(U, S), transpose(V));
+    let err = 0;
+    A.data.forEach((v, i) => (err = Math.max(err, Math.abs(rec.data[i] - v) / scale)));
+    assert.ok(err < 1e-12, `scale ${scale}: relative reconstruction error ${err}`);
+  }
+  assert.throws(() => svd(fromNested([[1, NaN], [0, 1]])), /svd input \[2, 2\] has a non-finite entry NaN at \(0, 1\)/);
+  assert.throws(() => qr(fromNested([[1, 0], [Infinity, 1]])), /qr input .* non-finite entry Infinity at \(1, 0\)/);
+});
+
 test('svd of a 512x512 matrix takes well under a few seconds', () => {
   const A = randn(512, 512);
   const t0 = Date.now();

@@ -185,6 +185,10 @@ test('unsupported architectures and options are rejected with the field and valu
   // transformers v5 keeps rope_theta inside rope_parameters
   const v5 = { ...BASE, rope_theta: undefined, rope_parameters: { rope_type: 'default', rope_theta: 500 } };
   assert.is(parseLlamaConfig(v5).ropeTheta, 500);
+  // MistralConfig's default window applies when the key is absent; an explicit null disables it
+  const mistral = { ...BASE, model_type: 'mistral', architectures: ['MistralForCausalLM'] };
+  assert.is(parseLlamaConfig(mistral).slidingWindow, 4096);
+  assert.is(parseLlamaConfig({ ...mistral, sliding_window: null }).slidingWindow, null);
 });
 
 test('bad inputs: out-of-vocab ids, float ids, mismatched labels', () => {
