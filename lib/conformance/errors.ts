@@ -5,10 +5,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { assignParams } from '../adapters/common';
-import { adapterConfigFromPeft } from '../adapters/peft-names';
 import { createAdapter, validateAdapterConfig } from '../adapters/registry';
 import { AdapterConfigError } from '../adapters/types';
 import { createLinear } from '../models/linear';
+import { parsePeftConfig } from '../peft/config';
 import { Rng } from '../util/random';
 import { CONFORMANCE_TOL } from './check';
 import type { VectorResult } from './run';
@@ -57,7 +57,8 @@ function runCase(c: ErrorCase): Outcome {
   const [out, inF] = c.shape ?? DEFAULT_SHAPE;
   let cfg;
   try {
-    cfg = adapterConfigFromPeft(c.config, c.method, WHERE);
+    // Each case is PEFT creating the adapter on a model (get_peft_model; LoRA-GA with a gradient attached).
+    cfg = parsePeftConfig(c.config, { method: c.method, where: WHERE, use: 'create' }).adapter;
     validateAdapterConfig(cfg, { out, in: inF }, WHERE);
   } catch (e) {
     if (e instanceof AdapterConfigError && e.message.length > 0) return { ok: true, note: `rejected: ${e.message}` };

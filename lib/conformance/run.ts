@@ -10,10 +10,10 @@ import { loraLayerFrom, toLora } from '../adapters/convert';
 import { DoraLayer } from '../adapters/dora';
 import { LoraLayer } from '../adapters/lora';
 import { LoraGaLayer } from '../adapters/loraga';
-import { adapterConfigFromPeft, PEFT_PARAM_ALIASES } from '../adapters/peft-names';
 import { createAdapter } from '../adapters/registry';
 import type { AdapterConfig, AdapterLayer, CreateContext } from '../adapters/types';
 import { createLinear, type LinearLayer } from '../models/linear';
+import { parsePeftConfig, PEFT_PARAM_ALIASES } from '../peft/config';
 import { FieldChecker } from './check';
 import { runErrorsFile } from './errors';
 import { isErrorsFile, loadVectorFolder, type ConformanceVector, type Nested } from './vector';
@@ -161,7 +161,8 @@ export function runVector(v: ConformanceVector, file: string): VectorResult {
   try {
     let cfg: AdapterConfig;
     try {
-      cfg = adapterConfigFromPeft(v.config, v.method, VECTOR_MODULE);
+      // A vector with an init section checks our fresh init; otherwise its params overwrite the init, as a load does.
+      cfg = parsePeftConfig(v.config, { method: v.method, where: VECTOR_MODULE, use: v.init ? 'create' : 'load' }).adapter;
     } catch (err) {
       return result('fail', `unsupported: ${(err as Error).message}`);
     }

@@ -22,8 +22,8 @@ import type { CausalLM, InjectOptions, Linear } from './types';
 export type ContextFor = (name: string, linear: Linear) => Omit<Partial<CreateContext>, 'seed'>;
 
 /** A linear whose weight is stored under another module's name (a tied lm_head): never adapted on its own. */
-function isTied(model: CausalLM, name: string, linear: Linear): boolean {
-  return model.parameters().get(`${name}.weight`) !== linear.weight;
+function isTied(params: Map<string, tf.Variable>, name: string, linear: Linear): boolean {
+  return params.get(`${name}.weight`) !== linear.weight;
 }
 
 /**
@@ -40,13 +40,14 @@ export function injectAdapters(model: CausalLM, opts: InjectOptions, ctxFor?: Co
   const linears = model.linears();
   const busy = [...linears].filter(([, l]) => l.adapter).map(([n]) => n);
   if (busy.length) throw new Error(`injectAdapters: ${busy.length} module(s) already carry an adapter (${listSome(busy)}); call mergeAndUnload first`);
+  const params = model.parameters();
   const selected = selectTargets([...linears.keys()], opts.targets);
-  const names = cfg.kind === 'full' ? [...linears.keys()].filter((n) => !isTied(model, n, linears.get(n)!)) : selected;
+  const names = cfg.kind === 'full' ? [...linears.keys()].filter((n) => !isTied(params, n, linears.get(n)!)) : selected;
 
   const errors: string[] = [];
   for (const name of names) {
     const l = linears.get(name)!;
-    if (cfg.kind !== 'full' && isTied(model, name, l)) {
+    if (cfg.kind !== 'full' && isTied(params, name, l)) {
       errors.push(`${name}: its weight is tied to another module's (tie_word_embeddings); an adapter here would change both`);
       continue;
     }
@@ -79,50 +80,8 @@ export function injectAdapters(model: CausalLM, opts: InjectOptions, ctxFor?: Co
   } finally {
     for (const [, , w, b] of created) tf.dispose(b ? [w, b] : [w]);
   }
-  if (cfg.kind === 'full') for (const v of model.parameters().values()) v.trainable = true;
+  if (cfg.kind === 'full') for (const v of params.values()) v.trainable = true;
   return names;
-}
-
-/**
- * LoRA-GA's preprocessing (PEFT estimates it before creating the adapters): the mean over `batches` of dLoss/dW for
- * the base weight of every module `targets` selects, for CreateContext.initGrad via
- * `ctxFor = (name) => ({ initGrad: grads.get(name) })`. The caller disposes the returned tensors.
- */
-export function estimateWeightGradients(
-  model: CausalLM,
-  targets: InjectOptions['targets'],
-  batches: { inputIds: tf.Tensor2D; labels: tf.Tensor2D }[],
-): Map<string, tf.Tensor2D> {
-  if (batches.length === 0) throw new Error('estimateWeightGradients: needs at least one batch');
-  const linears = model.linears();
-  const names = selectTargets([...linears.keys()], targets);
-  const weights = names.map((n) => linears.get(n)!.weight);
-  const flags = weights.map((w) => w.trainable);
-  const sums = new Map<string, tf.Tensor2D>();
-  try {
-    weights.forEach((w) => (w.trainable = true)); // the base forward only builds a weight gradient for trainable weights
-    for (const { inputIds, labels } of batches) {
-      const { value, grads } = tf.variableGrads(() => model.loss(inputIds, labels), weights);
-      value.dispose();
-      names.forEach((n, i) => {
-        const g = grads[weights[i].name] as tf.Tensor2D;
-        const prev = sums.get(n);
-        sums.set(n, prev ? (tf.add(prev, g) as tf.Tensor2D) : g);
-        if (prev) tf.dispose([prev, g]);
-      });
-    }
-  } catch (e) {
-    tf.dispose([...sums.values()]);
-    throw e;
-  } finally {
-    weights.forEach((w, i) => (w.trainable = flags[i]));
-  }
-  const out = new Map<string, tf.Tensor2D>();
-  for (const [n, g] of sums) {
-    out.set(n, tf.div(g, batches.length) as tf.Tensor2D);
-    g.dispose();
-  }
-  return out;
 }
 
 /** The attached adapters by module name. */

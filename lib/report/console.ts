@@ -2,6 +2,7 @@
 import * as path from 'node:path';
 import type { Report } from './build';
 import type { ClaimResult } from './claims';
+import { METRICS } from './summary';
 import { CI_NOTE, summaryTextTable, type TextTable } from './tables';
 
 /** Columns padded to their widest cell; numbers right-aligned. */
@@ -17,7 +18,7 @@ export function renderClaims(claims: readonly ClaimResult[]): string {
   return claims
     .map((c) => {
       const tag = c.verdict.startsWith('inconclusive') ? 'inconclusive' : c.verdict;
-      const why = c.verdict.startsWith('inconclusive: ') ? ` (${c.verdict.slice('inconclusive: '.length)})` : '';
+      const why = c.verdict.startsWith('inconclusive: ') ? `  [${c.verdict.slice('inconclusive: '.length)}]` : '';
       return [`  ${tag.padEnd(w)}  ${c.claim}${why}`, `  ${''.padEnd(w)}    paper: ${c.paper}`, `  ${''.padEnd(w)}    kit:   ${c.kit}`].join('\n');
     })
     .join('\n');
@@ -27,7 +28,9 @@ export function renderClaims(claims: readonly ClaimResult[]): string {
 export function reportText(rep: Report, cwd = process.cwd()): string {
   const rel = (p: string) => path.relative(cwd, p) || '.';
   const figs = rep.files.filter((f) => f.includes(`${path.sep}figures${path.sep}`));
-  const out = [renderTextTable(summaryTextTable(rep.summary, `${rep.name}: results per configuration`)), ''];
+  // The terminal gets the headline columns; every metric is in tables/summary.* and report.html.
+  const shown = METRICS.filter((m) => m.key !== 'early_loss');
+  const out = [renderTextTable(summaryTextTable(rep.summary, `${rep.name}: results per configuration`, shown)), ''];
   out.push(`  (${CI_NOTE}; accuracy is exact match on held-out problems)`, '');
   if (rep.claims.length) out.push('Paper versus kit (95% CIs over seeds; overlapping CIs = inconclusive):', renderClaims(rep.claims), '');
   out.push(

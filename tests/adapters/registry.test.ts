@@ -1,10 +1,9 @@
-/** Config resolution, validation messages, closed-form counts and the PEFT key mapping. */
+/** Config resolution, validation messages, closed-form counts, and errors.json's invalid PEFT configs (mapping: tests/peft/config.test.ts). */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { adapterConfigFromPeft } from '../../lib/adapters/peft-names';
 import {
   ADAPTER_KINDS,
   adapterDefaults,
@@ -17,6 +16,7 @@ import {
 import { AdapterConfigError, type AdapterConfig } from '../../lib/adapters/types';
 import type { ErrorsFile } from '../../lib/conformance/vector';
 import { createLinear } from '../../lib/models/linear';
+import { parsePeftConfig } from '../../lib/peft/config';
 import { setupBackend, SHARED } from '../util';
 
 test.before(async () => {
@@ -120,35 +120,6 @@ test('createAdapter validates against the base shape, and LoRA-GA without a grad
   base.dispose();
 });
 
-// PEFT config -> AdapterConfig.
-const PEFT: [string | undefined, Record<string, unknown>, AdapterConfig][] = [
-  [undefined, { peft_type: 'LORA', r: 4, lora_alpha: 8, use_rslora: true }, { kind: 'lora', r: 4, alpha: 8, rslora: true, init: 'kaiming', loraBias: false }],
-  ['lora', { init_lora_weights: false, lora_bias: true }, { kind: 'lora', r: 8, alpha: 8, rslora: false, init: 'none', loraBias: true }],
-  ['lora', { init_lora_weights: 'gaussian', lora_dropout: 0.05, target_modules: ['q_proj'] }, { kind: 'lora', r: 8, alpha: 8, rslora: false, init: 'gaussian', loraBias: false }],
-  ['pissa', { init_lora_weights: 'pissa_niter_16', r: 2, lora_alpha: 4 }, { kind: 'pissa', r: 2, alpha: 4, rslora: false, niter: 16 }],
-  ['olora', { init_lora_weights: 'OLoRA' }, { kind: 'olora', r: 8, alpha: 8, rslora: false }],
-  ['dora', { use_dora: true, r: 2 }, { kind: 'dora', r: 2, alpha: 8, rslora: false }],
-  ['loraga', { init_lora_weights: 'lora_ga', lora_ga_config: { direction: 'random', scale: 'unit' } }, { kind: 'loraga', r: 8, alpha: 8, rslora: false, direction: 'random', scale: 'unit', stableGamma: 16 }],
-  ['miss', { r: 4 }, { kind: 'bone', r: 4 }],
-  ['miss', { r: 4, init_weights: 'mini', mini_r: 2 }, { kind: 'mini', r: 4, miniR: 2 }],
-  ['bone', { peft_type: 'BONE', r: 4, init_weights: 'bat' }, { kind: 'bat', r: 4, convention: 'out-block' }],
-];
-for (const [method, config, want] of PEFT) {
-  test(`adapterConfigFromPeft(${method ?? '-'}, ${JSON.stringify(config)})`, () => {
-    assert.equal(adapterConfigFromPeft(config, method), want);
-  });
-}
-
-test('adapterConfigFromPeft rejects what the kit cannot reproduce, naming the key', () => {
-  assert.throws(() => adapterConfigFromPeft({ fan_in_fan_out: true }, 'lora'), /fan_in_fan_out/);
-  assert.throws(() => adapterConfigFromPeft({ rank_pattern: { q_proj: 4 } }, 'lora'), /rank_pattern/);
-  assert.throws(() => adapterConfigFromPeft({ init_lora_weights: 'corda' }, 'lora'), /init_lora_weights="corda" is not supported/);
-  assert.throws(() => adapterConfigFromPeft({ init_weights: false }, 'miss'), /init_weights=false/);
-  assert.throws(() => adapterConfigFromPeft({ init_weights: 'mini' }, 'bone'), /not supported for BONE/);
-  assert.throws(() => adapterConfigFromPeft({ peft_type: 'MISS' }, 'lora'), /method 'lora' does not match peft_type 'MISS'/);
-  assert.throws(() => adapterConfigFromPeft({ init_lora_weights: 'pissa' }, 'olora'), /method 'olora' does not match the config/);
-});
-
 test('every invalid case in errors.json is rejected with a clear error (PEFT artefacts excepted)', () => {
   const file = JSON.parse(fs.readFileSync(path.join(SHARED, 'conformance', 'vectors', 'errors.json'), 'utf8')) as ErrorsFile;
   let rejected = 0;
@@ -157,7 +128,7 @@ test('every invalid case in errors.json is rejected with a clear error (PEFT art
     const [out, inF] = c.shape ?? [16, 24];
     let err: Error | null = null;
     try {
-      validateAdapterConfig(adapterConfigFromPeft(c.config, c.method, WHERE), { out, in: inF }, WHERE);
+      validateAdapterConfig(parsePeftConfig(c.config, { method: c.method, where: WHERE, use: 'create' }).adapter, { out, in: inF }, WHERE);
     } catch (e) {
       err = e as Error;
     }

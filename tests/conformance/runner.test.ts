@@ -35,7 +35,7 @@ const MUTATIONS: Mutation[] = [
   { name: 'PiSSA alpha changed', file: 'pissa_16x24_r4_a8.json', mutate: (v) => (v.config.lora_alpha = 4), expect: /init: B0 A0/ },
   { name: 'LoRA-GA direction changed', file: 'loraga_16x24_r4_a8_ArB2r_stable.json', mutate: (v) => ((v.config.lora_ga_config as Record<string, unknown>).direction = 'A2rBr'), expect: /init: S_B/ },
   { name: 'OLoRA conversion alpha', file: 'olora_16x24_r4_a8.json', mutate: (v) => (v.conversion_to_lora!.lora_alpha = 8), expect: /conversion_to_lora\.lora_alpha/ },
-  { name: 'unknown MiSS option', file: 'miss_bat_16x24_r4.json', mutate: (v) => (v.config.init_weights = 'foo'), expect: /unsupported: .*init_weights="foo"/ },
+  { name: 'unknown MiSS option', file: 'miss_bat_16x24_r4.json', mutate: (v) => (v.config.init_weights = 'foo'), expect: /unsupported: .*'init_weights'.*"foo"/ },
   { name: 'unknown method', file: 'lora_16x24_r4_a8.json', mutate: (v) => (v.method = 'vera'), expect: /unknown method 'vera'/ },
   { name: 'bat merged weight', file: 'miss_bat_16x24_r4.json', mutate: (v) => ((v.expected.merged_weight as number[][])[3][5] += 0.01), expect: /merged_weight/ },
 ];

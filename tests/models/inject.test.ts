@@ -6,9 +6,10 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { setupBackend, assertClose, assertNoLeak, maxAbsDiff } from '../util';
 import { createLlama, type LlamaForCausalLM } from '../../lib/models/llama';
-import { adapterLayers, estimateWeightGradients, exportPeft, importPeft, injectAdapters, mergeAndUnload, type ContextFor } from '../../lib/models/inject';
+import { adapterLayers, exportPeft, importPeft, injectAdapters, mergeAndUnload, type ContextFor } from '../../lib/models/inject';
 import type { AdapterConfig } from '../../lib/adapters/types';
 import { Rng } from '../../lib/util/random';
+import { averagedBaseGrads } from '../../lib/train/loraga-grad';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bonelab-inject-'));
 test.before(async () => {
@@ -64,9 +65,9 @@ async function logits(m: LlamaForCausalLM): Promise<number[][][]> {
 /** LoRA-GA needs the averaged base-weight gradients; other kinds need nothing extra. */
 function contextFor(m: LlamaForCausalLM, cfg: AdapterConfig): { ctxFor?: ContextFor; done: () => void } {
   if (cfg.kind !== 'loraga') return { done: () => {} };
-  const x = tf.tensor2d(IDS, [2, 8], 'int32');
-  const grads = estimateWeightGradients(m, 'all-linear', [{ inputIds: x, labels: x }]);
-  x.dispose();
+  const flat = Int32Array.from(IDS.flat());
+  const batch = { inputIds: flat, labels: flat, shape: [2, 8] as [number, number], exampleIds: [['a'], ['b']], segmentIds: new Int32Array(16).fill(1) };
+  const grads = averagedBaseGrads(m, [...m.linears().keys()].filter((n) => n !== 'lm_head'), [batch]);
   return { ctxFor: (name) => ({ initGrad: grads.get(name) }), done: () => tf.dispose([...grads.values()]) };
 }
 

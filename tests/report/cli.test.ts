@@ -1,0 +1,86 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { run as reportCli } from '../../lib/cli/report';
+import { run as gridCli } from '../../lib/cli/grid';
+import { runResultPath, writeRunResult } from '../../lib/results/write';
+import { fakeMainTable } from './fake-runs';
+
+/** uvu has no async throws: await the promise and match the error message. */
+async function rejects(fn: () => Promise<unknown>, re: RegExp): Promise<void> {
+  let err: Error | null = null;
+  try {
+    await fn();
+  } catch (e) {
+    err = e as Error;
+  }
+  assert.ok(err, `expected a rejection matching ${re}`);
+  assert.match(err!.message, re);
+}
+
+async function capture(fn: () => Promise<number>): Promise<{ code: number; out: string }> {
+  const lines: string[] = [];
+  const orig = console.log;
+  console.log = (...a: unknown[]) => void lines.push(a.join(' '));
+  try {
+    const code = await fn();
+    return { code, out: lines.join('\n') };
+  } finally {
+    console.log = orig;
+  }
+}
+
+test('bonelab report <results root>: reports every experiment folder and prints summary, verdicts and paths', async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bonelab-cli-'));
+  try {
+    for (const name of ['a', 'b']) for (const r of fakeMainTable([0, 1], name)) writeRunResult(runResultPath(path.join(root, name), r.run_info.variant), r);
+    const { code, out } = await capture(() => reportCli([root]));
+    assert.is(code, 0);
+    assert.match(out, /== a ==[\s\S]*== b ==/);
+    assert.match(out, /method\s+r\s+lr\s+params\s+seeds ok\s+accuracy \(%\)/);
+    assert.match(out, /^bone\s+8\s+1e-3\s+4\.1k\s+2\/2\s+\d+\.\d ± \d+\.\d/m);
+    assert.match(out, /Paper versus kit/);
+    assert.match(out, /report\.html\s+tables, verdicts and \d figures in one offline page/);
+    assert.ok(fs.existsSync(path.join(root, 'a', 'report.html')) && fs.existsSync(path.join(root, 'b', 'tables', 'summary.tex')));
+    await rejects(() => reportCli([path.join(root, 'nope')]), /report: .*nope is not a folder/);
+    assert.is((await capture(() => reportCli([]))).code, 2, 'usage without arguments');
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('bonelab grid --list expands an experiment file; bad options are clear errors', async () => {
+  const { code, out } = await capture(() => gridCli(['main', '--preset', 'smoke', '--list']));
+  assert.is(code, 0);
+  assert.match(out, /^bone-r8-lr3e-3-s0 {2}\(4 steps\)$/m);
+  assert.match(out, /^full-lr5e-4-s1 {2}\(4 steps\)$/m);
+  assert.match(out, /^10 runs$/m);
+  await rejects(() => gridCli(['main', '--jobs', '0']), /grid: --jobs must be a positive integer, got "0"/);
+  await rejects(() => gridCli(['nope-experiment', '--list']), /experiment "nope-experiment": neither a file nor one of experiments\/\*\.json \(.*main.*\)/);
+  await rejects(() => gridCli(['main', '--preset', 'huge', '--list']), /no preset "huge" \(has: smoke, quick, full\)/);
+  await rejects(() => gridCli(['main', '--list', '--set', 'optimizer.lr=fast']), /experiment main: optimizer\.lr: expected number, got "fast"/);
+});
+
+test('every experiment file expands in every preset (except real-checkpoint, which needs a checkpoint folder)', async () => {
+  const { listExperimentFiles, readExperimentFile, findExperimentFile, applyPreset, expandGrid } = await import('../../lib/experiments/grid-spec');
+  const names = listExperimentFiles();
+  for (const want of ['main', 'main-table', 'block-size', 'convergence', 'bone-vs-bat', 'learning-rate', 'real-checkpoint', 'rwkv6']) assert.ok(names.includes(want), `experiments/${want}.json`);
+  for (const name of names) {
+    const file = readExperimentFile(findExperimentFile(name));
+    for (const preset of ['smoke', 'quick', 'full']) {
+      const spec = applyPreset(file, preset);
+      if (name === 'real-checkpoint') {
+        assert.throws(() => expandGrid(spec), /model\.source: no checkpoint folder at "checkpoints\/llama"/);
+        continue;
+      }
+      const cells = expandGrid(spec);
+      assert.ok(cells.length >= 2, `${name}/${preset}`);
+      const seeds = new Set(cells.map((c) => c.config.seed));
+      if (preset !== 'smoke') assert.ok(seeds.size >= 3, `${name}/${preset}: at least 3 seeds`);
+    }
+  }
+});
+
+test.run();
