@@ -8,7 +8,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { assignParams } from '../adapters/common';
 import { createAdapter, numAdapterParams, resolveAdapterConfig } from '../adapters/registry';
-import type { AdapterLayer } from '../adapters/types';
+import { AdapterConfigError, type AdapterLayer } from '../adapters/types';
+import { countTrainable, targetShapes, type LinearShape } from '../experiments/budget';
+import type { ExperimentConfig } from '../experiments/types';
 import { singularValues } from '../linalg/svd';
 import { fromArray, type Matrix } from '../linalg/matrix';
 import { createLinear } from '../models/linear';
@@ -224,4 +226,32 @@ export function blockSizeVerdict(rows: readonly BlockSizeRow[], inFeatures: numb
     '  a random update has no structure shared across input shards, so this measures expressivity for arbitrary updates, not what training finds (notebooks 01-03).',
     `- Median forward-time ratio Bone / LoRA at equal budget: ${ratio.toFixed(2)} (one layer, this machine; noisy when other work runs).`,
   ].join('\n');
+}
+
+export interface BlockSizeLimitRow {
+  r: number;
+  /** Trainable parameters over the targeted modules per kind, or null where the kind cannot take this r. */
+  [kind: string]: number | null;
+}
+
+/**
+ * Which block sizes / ranks a model's targeted modules allow, per kind, with the trainable count where allowed
+ * (Bone pads so any r works; Bat needs r to divide every in and out; LoRA-family ranks cannot exceed min(out, in)).
+ */
+export function blockSizeLimits(cfg: Pick<ExperimentConfig, 'model' | 'targets'>, rs: readonly number[], kinds: readonly string[] = ['bone', 'bat', 'lora']): { shapes: LinearShape[]; rows: BlockSizeLimitRow[] } {
+  const shapes = targetShapes(cfg);
+  const rows = rs.map((r) => {
+    const row: BlockSizeLimitRow = { r };
+    for (const kind of kinds) {
+      try {
+        const adapter = resolveAdapterConfig({ kind, r, ...(kind === 'lora' ? { alpha: 2 * r } : {}) });
+        row[kind] = countTrainable(adapter, shapes);
+      } catch (e) {
+        if (!(e instanceof AdapterConfigError)) throw e;
+        row[kind] = null;
+      }
+    }
+    return row;
+  });
+  return { shapes, rows };
 }

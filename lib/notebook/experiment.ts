@@ -4,7 +4,7 @@
  * built by lib/report from the result files read back.
  */
 import * as path from 'node:path';
-import { applyPreset, expandGrid, findExperimentFile, readExperimentFile, type GridCell, type GridSpec } from '../experiments/grid-spec';
+import { applyPreset, expandGrid, findExperimentFile, readExperimentFile, type GridAxes, type GridCell, type GridSpec } from '../experiments/grid-spec';
 import { gridSummaryText, runGrid, type GridSummary } from '../experiments/grid';
 import { buildReport, type Report } from '../report/build';
 import { claimsTextTable, textTableHtml } from '../report/html';
@@ -16,6 +16,8 @@ import type { NotebookContext } from './setup';
 export interface ExperimentOptions {
   /** Partial ExperimentConfig layers applied on top of the preset's base (e.g. a checkpoint folder). */
   overrides?: Record<string, unknown>[];
+  /** Axes that replace the preset's (the notebook's own layer of the experiment, e.g. more methods). */
+  axes?: GridAxes;
   /** Concurrent worker processes (default: the grid's, min(2, cores)). */
   jobs?: number;
   /** Kill one run after this many seconds (recorded as failed). */
@@ -30,9 +32,10 @@ export interface ExperimentRun {
 }
 
 /** The grid an experiment file defines for this notebook's setting (preset `smoke` or `full`). */
-export function experimentGrid(ctx: NotebookContext, experiment: string, overrides: Record<string, unknown>[] = []): { spec: GridSpec; cells: GridCell[] } {
-  const spec = applyPreset(readExperimentFile(findExperimentFile(experiment)), ctx.setting);
-  return { spec, cells: expandGrid(spec, overrides) };
+export function experimentGrid(ctx: NotebookContext, experiment: string, opts: Pick<ExperimentOptions, 'overrides' | 'axes'> = {}): { spec: GridSpec; cells: GridCell[] } {
+  const preset = applyPreset(readExperimentFile(findExperimentFile(experiment)), ctx.setting);
+  const spec = opts.axes ? { ...preset, axes: { ...preset.axes, ...opts.axes } } : preset;
+  return { spec, cells: expandGrid(spec, opts.overrides ?? []) };
 }
 
 /**
@@ -40,7 +43,7 @@ export function experimentGrid(ctx: NotebookContext, experiment: string, overrid
  * report. One line per finished run is printed.
  */
 export async function runExperiment(ctx: NotebookContext, experiment: string, opts: ExperimentOptions = {}): Promise<ExperimentRun> {
-  const { spec, cells } = experimentGrid(ctx, experiment, opts.overrides);
+  const { spec, cells } = experimentGrid(ctx, experiment, opts);
   console.log(`${spec.name}: ${cells.length} runs (${ctx.setting} preset of ${experiment})`);
   const summary = await runGrid(spec, cells, {
     resultsRoot: ctx.resultsDir,

@@ -53,9 +53,9 @@ export const BASE_PRESETS: Record<BaseArch, Record<BasePresetName, BasePreset>> 
       corpusChars: 600_000,
       questionShare: 0.1,
       seqLen: 256,
-      batchSize: 12,
-      steps: 300,
-      evalEvery: 100,
+      batchSize: 8,
+      steps: 240,
+      evalEvery: 80,
       ...RECIPE,
     },
     small: {
@@ -71,7 +71,7 @@ export const BASE_PRESETS: Record<BaseArch, Record<BasePresetName, BasePreset>> 
     },
   },
   rwkv6: {
-    tiny: { model: { ...RWKV6_PRESETS.tiny }, corpusChars: 600_000, questionShare: 0.1, seqLen: 256, batchSize: 12, steps: 300, evalEvery: 100, ...RECIPE },
+    tiny: { model: { ...RWKV6_PRESETS.tiny }, corpusChars: 600_000, questionShare: 0.1, seqLen: 256, batchSize: 8, steps: 240, evalEvery: 80, ...RECIPE },
     small: { model: { ...RWKV6_PRESETS.small }, corpusChars: 2_000_000, questionShare: 0.1, seqLen: 256, batchSize: 16, steps: 600, evalEvery: 100, ...RECIPE, lr: 2e-3 },
   },
 };

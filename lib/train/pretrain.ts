@@ -223,16 +223,24 @@ function pidAlive(pid: number): boolean {
 
 /** Take the build lock of `dir`, or return false if a live process holds it (a dead holder's lock is removed). */
 function tryLock(lock: string): boolean {
-  for (let attempt = 0; attempt < 2; attempt++) {
+  for (let attempt = 0; attempt < 3; attempt++) {
     try {
       fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
       return true;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const holder = Number(fs.readFileSync(lock, 'utf8'));
-      if (Number.isInteger(holder) && holder > 0 && pidAlive(holder)) return false;
-      fs.rmSync(lock, { force: true }); // stale: its builder died
     }
+    let holder: number;
+    let ageH: number;
+    try {
+      holder = Number(fs.readFileSync(lock, 'utf8'));
+      ageH = (Date.now() - fs.statSync(lock).mtimeMs) / 3.6e6;
+    } catch {
+      continue; // released between our attempt and the read: try again
+    }
+    // a recycled pid could keep a dead builder's lock alive forever; no build takes 6 hours
+    if (Number.isInteger(holder) && holder > 0 && pidAlive(holder) && ageH < 6) return false;
+    fs.rmSync(lock, { force: true }); // stale: its builder died
   }
   return false;
 }

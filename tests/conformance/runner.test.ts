@@ -51,6 +51,26 @@ for (const m of MUTATIONS) {
   });
 }
 
+test('init-only PEFT options: accepted when the vector params overwrite the init, refused when our init is checked', () => {
+  const cases: [string, (v: ConformanceVector) => void, RegExp | null][] = [
+    ['dora_16x24_r4_a8.json', (v) => (v.config.init_lora_weights = false), null],
+    ['dora_init_16x24_r4_a8.json', (v) => (v.config.init_lora_weights = 'gaussian'), /unsupported: .*'init_lora_weights'.*"gaussian"/],
+    ['miss_balance_16x24_r5_nondiv.json', (v) => (v.config.init_weights = false), null],
+    ['miss_balance_init_16x24_r4.json', (v) => (v.config.init_weights = false), /unsupported: .*'init_weights'.*false/],
+    ['loraga_16x24_r4_a8_ArB2r_stable.json', (v) => delete v.config.lora_ga_config, /unsupported: .*'lora_ga_config' must be provided/],
+  ];
+  for (const [file, mutate, fails] of cases) {
+    const v = load<ConformanceVector>(file);
+    mutate(v);
+    const r = runVector(v, file);
+    if (fails === null) assert.is(r.status, 'pass', `${file}: ${r.detail}`);
+    else {
+      assert.is(r.status, 'fail', file);
+      assert.match(r.detail, fails);
+    }
+  }
+});
+
 test('errors.json: an accepted invalid case fails the entry', () => {
   const v = load<ErrorsFile>('errors.json');
   assert.is(runErrorsFile(v, 'errors.json').status, 'pass');

@@ -266,7 +266,10 @@ test('malformed adapter folders are clear errors (missing/extra/unknown tensors,
   const cfgFile = path.join(dir, CONFIG_FILE);
   const goodCfg = fs.readFileSync(cfgFile, 'utf8');
   fs.writeFileSync(cfgFile, JSON.stringify({ ...JSON.parse(goodCfg), r: undefined }));
-  throwsWith(() => readAdapterDir(dir), [CONFIG_FILE, "'r'"], 'config without r');
+  // PEFT's default r=8 then disagrees with the saved rank-4 tensors
+  throwsWith(() => readAdapterDir(dir), [WEIGHTS_FILE, "'lora_A'", '[4, 24]', 'r=8'], 'config without r');
+  fs.writeFileSync(cfgFile, JSON.stringify({ ...JSON.parse(goodCfg), r: '4' }));
+  throwsWith(() => readAdapterDir(dir), [CONFIG_FILE, "'r'", '"4"'], 'config with a string r');
   fs.writeFileSync(cfgFile, '{"peft_type": "LORA",');
   throwsWith(() => readAdapterDir(dir), [CONFIG_FILE, 'not valid JSON'], 'config not JSON');
   fs.rmSync(cfgFile);

@@ -1,0 +1,152 @@
+/**
+ * Every method fine-tuning the kit's base for a fixed number of steps at a matched trainable-parameter budget: Bone r
+ * against the LoRA / PiSSA / DoRA / OLoRA rank with the closest count, Bat at the same r (its count equals Bone's), full
+ * fine-tuning. Per method: median step time, tokens/s, peak RSS, tensors left after disposal, and forward time of the
+ * adapted, merged and plain base model (a merged model must cost what the base costs).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { generateWordProblems } from '../../datasets/wordproblems';
+import { numAdapterParams, resolveAdapterConfig } from '../adapters/registry';
+import type { AdapterConfig } from '../adapters/types';
+import { BatchSchedule } from '../data/batch';
+import { encodeExamples } from '../data/encode';
+import type { Batch } from '../data/types';
+import { batchTensors } from '../eval/loss';
+import { injectAdapters, mergeAndUnload, type ContextFor } from '../models/inject';
+import { loadModel } from '../models/load';
+import { selectTargets } from '../models/targets';
+import type { CausalLM, Linear } from '../models/types';
+import { loadTokenizer } from '../tokenizer/tokenizer';
+import { median, trainLoop } from '../train/loop';
+import { averagedBaseGrads } from '../train/loraga-grad';
+import { collectTrainParams, countParams } from '../train/params';
+import { timeIt } from './timing';
+
+export const BENCH_METHODS = ['bone', 'bat', 'lora', 'pissa', 'olora', 'dora', 'loraga', 'full'] as const;
+export type BenchMethod = (typeof BENCH_METHODS)[number];
+
+export interface MethodBenchRow {
+  bench: 'method';
+  method: BenchMethod;
+  r: number | null;
+  trainable_params: number;
+  steps: number;
+  step_ms: number;
+  tokens_per_s: number;
+  peak_rss_mb: number;
+  leaked_tensors: number;
+  /** Forward (logits) of one batch: with the adapter attached, after mergeAndUnload, and of the untouched base. */
+  forward_ms: { adapter: number; merged: number; base: number };
+  final_train_loss: number;
+}
+
+export interface MethodBenchOptions {
+  baseDir: string;
+  method: BenchMethod;
+  /** Bone's block size; the LoRA family gets the rank with the closest count on the targets. */
+  boneR: number;
+  targets: 'all-linear' | string[];
+  steps: number;
+  batchSize: number;
+  seed?: number;
+}
+
+function trainableShapes(model: CausalLM, targets: 'all-linear' | string[]): Linear[] {
+  const lin = model.linears();
+  return selectTargets([...lin.keys()], targets).map((n) => lin.get(n)!);
+}
+
+function countOn(cfg: AdapterConfig, shapes: Linear[]): number {
+  return shapes.reduce((a, l) => a + numAdapterParams(cfg, { out: l.outFeatures, in: l.inFeatures, bias: l.bias !== null }), 0);
+}
+
+/**
+ * The adapter config of `method` at Bone r's budget: LoRA-family ranks 1..2r scanned for the count closest to Bone's
+ * (ties to the smaller rank), alpha = 2r as in the paper's LoRA runs (PiSSA alpha = r, scaling 1, as in its paper).
+ */
+export function matchedConfig(method: BenchMethod, boneR: number, shapes: Linear[]): AdapterConfig {
+  if (method === 'bone' || method === 'bat') return resolveAdapterConfig({ kind: method, r: boneR });
+  if (method === 'full') return resolveAdapterConfig({ kind: 'full' });
+  const target = countOn(resolveAdapterConfig({ kind: 'bone', r: boneR }), shapes);
+  let best: { r: number; diff: number } | null = null;
+  for (let r = 1; r <= 2 * boneR; r++) {
+    const diff = Math.abs(countOn(resolveAdapterConfig({ kind: method, r }), shapes) - target);
+    if (!best || diff < best.diff) best = { r, diff };
+  }
+  const r = best!.r;
+  return resolveAdapterConfig({ kind: method, r, alpha: method === 'pissa' ? r : 2 * r });
+}
+
+/** Fixed word-problem batches for timing (train split, the 'qa' prompt the kit base is fine-tuned with). */
+export function benchBatches(dir: string, batchSize: number, n: number): Batch[] {
+  const tok = loadTokenizer(dir);
+  const problems = generateWordProblems({ seed: 0, n: batchSize * n, split: 'train' });
+  const { encoded } = encodeExamples(problems, tok, { maxLength: 256, template: 'qa' });
+  const sched = new BatchSchedule(encoded, { batchSize, seed: 0, padId: tok.padId });
+  return Array.from({ length: n }, (_, i) => sched.at(i).batch);
+}
+
+function forwardMs(model: CausalLM, b: Batch): number {
+  const { ids } = batchTensors(b);
+  const t = timeIt(() => [model.logits(ids)], 3, 1);
+  ids.dispose();
+  return t.median_ms;
+}
+
+/** Fine-tune one method for opts.steps steps and measure it (run it in its own process for a clean peak RSS). */
+export async function benchMethod(o: MethodBenchOptions): Promise<MethodBenchRow> {
+  const before = tf.memory().numTensors;
+  const model = loadModel(o.baseDir);
+  let row: Omit<MethodBenchRow, 'leaked_tensors' | 'peak_rss_mb'>;
+  try {
+    const shapes = trainableShapes(model, o.targets);
+    const cfg = matchedConfig(o.method, o.boneR, shapes);
+    const batches = benchBatches(o.baseDir, o.batchSize, Math.min(o.steps, 8));
+    const batchAt = (i: number) => batches[i % batches.length];
+    let ctxFor: ContextFor | undefined;
+    let grads: Map<string, tf.Tensor2D> | null = null;
+    if (cfg.kind === 'loraga') {
+      grads = averagedBaseGrads(model, shapes.map((l) => l.name), batches.slice(0, 2));
+      const g = grads;
+      ctxFor = (name) => ({ initGrad: g.get(name) });
+    }
+    try {
+      injectAdapters(model, { adapter: cfg, targets: o.targets, seed: o.seed ?? 0 }, ctxFor);
+    } finally {
+      if (grads) tf.dispose([...grads.values()]);
+    }
+    const params = collectTrainParams(model, { loraPlusRatio: null });
+    const out = await trainLoop({
+      model,
+      params,
+      batchAt,
+      steps: o.steps,
+      gradAccum: 1,
+      optimizer: { lr: 1e-4, weightDecay: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, loraPlusRatio: null, clipNorm: 1 },
+      schedule: { kind: 'constant', warmupSteps: 0 },
+    });
+    if (out.status !== 'ok') throw new Error(`bench ${o.method}: training ${out.status}`);
+    const adapterFwd = forwardMs(model, batches[0]);
+    mergeAndUnload(model);
+    const mergedFwd = forwardMs(model, batches[0]);
+    const base = loadModel(o.baseDir);
+    const baseFwd = forwardMs(base, batches[0]);
+    base.dispose();
+    // the first step pays one-off costs (kernel set-up, caches): leave it out of the throughput figures
+    const steady = out.metrics.length > 1 ? out.metrics.slice(1) : out.metrics;
+    row = {
+      bench: 'method',
+      method: o.method,
+      r: 'r' in cfg ? cfg.r : null,
+      trainable_params: countParams(params),
+      steps: out.stepsDone,
+      step_ms: out.stepMsMedian,
+      tokens_per_s: median(steady.map((m) => m.tokens_per_s)),
+      forward_ms: { adapter: adapterFwd, merged: mergedFwd, base: baseFwd },
+      final_train_loss: out.metrics[out.metrics.length - 1].train_loss,
+    };
+  } finally {
+    model.dispose();
+  }
+  return { ...row, peak_rss_mb: process.resourceUsage().maxRSS / 1024, leaked_tensors: tf.memory().numTensors - before };
+}

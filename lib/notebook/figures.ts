@@ -1,0 +1,80 @@
+/**
+ * Figures some notebooks need beyond the report's set, built from the same per-configuration summaries (mean over
+ * seeds with 95% CI error bars): quality against cost (Bone vs Bat), and quality against learning rate.
+ */
+import { formatLr } from '../experiments/naming';
+import type { MetricKey, SummaryRow } from '../report/summary';
+import { METRICS } from '../report/summary';
+import type { FigureSpec } from './display';
+
+function metric(key: MetricKey) {
+  const m = METRICS.find((x) => x.key === key);
+  if (!m) throw new Error(`figures: unknown metric ${key}`);
+  return m;
+}
+
+/** Mean and CI half-width of a metric in display units (NaN when the group has no finished run). */
+function point(g: SummaryRow, key: MetricKey): { y: number; e: number } {
+  const s = g.stats[key];
+  const scale = metric(key).scale;
+  return { y: s.mean * scale, e: Number.isFinite(s.ci95) ? s.ci95 * scale : 0 };
+}
+
+function groupLabel(g: SummaryRow): string {
+  return `${g.label}${g.r !== null ? ` r=${g.r}` : ''}`;
+}
+
+/** One point per configuration: quality (y) against step time and against peak memory (two panels). */
+export function qualityVsCostFigure(summary: readonly SummaryRow[], quality: MetricKey = 'eval_loss'): FigureSpec {
+  const costs: MetricKey[] = ['step_ms', 'peak_mb'];
+  const data = costs.flatMap((c, i) =>
+    summary.map((g) => {
+      const x = point(g, c);
+      const y = point(g, quality);
+      return {
+        type: 'scatter', mode: 'markers', name: groupLabel(g), legendgroup: g.group, showlegend: i === 0,
+        x: [x.y], y: [y.y], error_x: { type: 'data', array: [x.e] }, error_y: { type: 'data', array: [y.e] },
+        xaxis: i === 0 ? 'x' : 'x2', yaxis: i === 0 ? 'y' : 'y2', marker: { size: 10 },
+      };
+    }),
+  );
+  return {
+    data,
+    layout: {
+      title: { text: `${metric(quality).title} against cost (mean over seeds, 95% CI)` },
+      grid: { rows: 1, columns: 2, pattern: 'independent' },
+      xaxis: { title: { text: metric('step_ms').title } },
+      xaxis2: { title: { text: metric('peak_mb').title } },
+      yaxis: { title: { text: metric(quality).title } },
+      yaxis2: { title: { text: metric(quality).title } },
+      legend: { orientation: 'h', y: -0.25 },
+    },
+  };
+}
+
+/** Quality against learning rate, one line per method (panels: each metric given). */
+export function learningRateFigure(summary: readonly SummaryRow[], metrics: readonly MetricKey[] = ['eval_loss', 'accuracy']): FigureSpec {
+  const labels = [...new Set(summary.map((g) => g.label))];
+  const data = metrics.flatMap((key, i) =>
+    labels.map((label) => {
+      const gs = summary.filter((g) => g.label === label).sort((a, b) => a.lr - b.lr);
+      const pts = gs.map((g) => point(g, key));
+      return {
+        type: 'scatter', mode: 'lines+markers', name: label, legendgroup: label, showlegend: i === 0,
+        x: gs.map((g) => g.lr), y: pts.map((p) => p.y), error_y: { type: 'data', array: pts.map((p) => p.e) },
+        text: gs.map((g) => `lr=${formatLr(g.lr)}`), xaxis: i === 0 ? 'x' : `x${i + 1}`, yaxis: i === 0 ? 'y' : `y${i + 1}`,
+      };
+    }),
+  );
+  const layout: Record<string, unknown> = {
+    title: { text: 'Sensitivity to the learning rate (mean over seeds, 95% CI)' },
+    grid: { rows: 1, columns: metrics.length, pattern: 'independent' },
+    legend: { orientation: 'h', y: -0.25 },
+  };
+  metrics.forEach((key, i) => {
+    const ax = i === 0 ? '' : String(i + 1);
+    layout[`xaxis${ax}`] = { title: { text: 'learning rate' }, type: 'log' };
+    layout[`yaxis${ax}`] = { title: { text: metric(key).title } };
+  });
+  return { data, layout };
+}
