@@ -73,7 +73,7 @@ export class LlamaForCausalLM implements CausalLM {
     this.vocabSize = cfg.vocabSize;
     const shapes = new Map(llamaParamSpecs(cfg).map((s) => [s.name, s.shape]));
     const variable = <R extends tf.Rank>(name: string): tf.Variable<R> => {
-      const v = tf.variable(tf.tensor(data.get(name)!, shapes.get(name)!), false) as unknown as tf.Variable<R>;
+      const v = tf.tidy(() => tf.variable(tf.tensor(data.get(name)!, shapes.get(name)!), false)) as unknown as tf.Variable<R>; // tidy frees the source tensor
       this.params.set(name, v);
       return v;
     };

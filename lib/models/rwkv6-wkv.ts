@@ -100,15 +100,53 @@ function strictLowerBias(L: number): tf.Tensor3D {
   return tf.tensor3d(m, [L, L, 1]);
 }
 
+/** Multiplicative mask [L, L]: 1 where s < t. */
+function strictLowerMask(L: number): tf.Tensor2D {
+  const m = new Float32Array(L * L);
+  for (let t = 0; t < L; t++) for (let s = 0; s < t; s++) m[t * L + s] = 1;
+  return tf.tensor2d(m, [L, L]);
+}
+
+/**
+ * The factored intra-chunk product multiplies factors up to exp(|total chunk log decay| / 2); below this half-range
+ * (e^40 ~ 2e17) products of such factors with r and k stay far inside float32. Above it the exact form is used.
+ */
+const FACTOR_SAFE_HALF_RANGE = 40;
+
+/** How wkv6Chunked computes the intra-chunk decay: 'auto' picks 'factored' when safe, else 'exact'. */
+export type IntraMode = 'auto' | 'exact' | 'factored';
+
+/**
+ * Intra-chunk scores [GC, L(t), L(s)] = sum_i r_ti k_si exp(A_{t-1,i} - A_si) for s < t, 0 elsewhere.
+ * 'exact': the decay as a full [GC, L, L, N] tensor, every exponent <= 0, safe for any decay (5 large elementwise
+ * ops, exp the costliest). 'factored': (r_t exp(A_{t-1} - R)) (k_s exp(R - A_s))^T with R half the chunk's total log
+ * decay, one small batched product; its factors reach exp(|A_L| / 2), so it is only used when that stays small.
+ */
+function intraScores(r: tf.Tensor3D, k: tf.Tensor3D, A: tf.Tensor3D, Aex: tf.Tensor3D, Aend: tf.Tensor3D, mode: IntraMode): tf.Tensor3D {
+  const [GC, L, N] = r.shape;
+  let factored = mode === 'factored';
+  if (mode === 'auto') factored = tf.tidy(() => tf.min(Aend).dataSync()[0]) >= -2 * FACTOR_SAFE_HALF_RANGE;
+  if (factored) {
+    const R = tf.mul(Aend, 0.5); // [GC, 1, N]
+    const q = tf.mul(r, tf.exp(tf.sub(Aex, R))); // [GC, L, N]
+    const kk = tf.mul(k, tf.exp(tf.sub(R, A))); // [GC, L, N]
+    return tf.mul(bmm(q as tf.Tensor3D, tf.transpose(kk, [0, 2, 1]) as tf.Tensor3D), strictLowerMask(L)); // [GC, L, L]
+  }
+  const diff = tf.sub(tf.reshape(Aex, [GC, L, 1, N]), tf.reshape(A, [GC, 1, L, N])); // [GC, L, L, N]
+  const decay = tf.exp(tf.add(diff, strictLowerBias(L))); // [GC, L, L, N], 0 where s >= t
+  const kDec = tf.mul(tf.reshape(k, [GC, 1, L, N]), decay); // k_s decayed to t: [GC, L, L, N]
+  return tf.sum(tf.mul(tf.reshape(r, [GC, L, 1, N]), kDec), 3) as tf.Tensor3D; // [GC, L, L]
+}
+
 /**
  * Chunked form. Within a chunk, with inclusive cumulative log decay A_t = sum_{j<=t} lw_j and A_{-1} = 0:
  *   y_t = (r_t * exp(A_{t-1})) S_0 + sum_{s<t} [sum_i r_ti k_si exp(A_{t-1,i} - A_si)] v_s + (r_t . u . k_t) v_t,
  *   S_L = diag(exp(A_L)) S_0 + sum_s (k_s * exp(A_L - A_s))^T v_s.
- * Every exponent is <= 0, so nothing overflows however strong the decay (the intra-chunk decay is kept as the full
- * [L, L, N] tensor instead of factorising it into exp(A_t) exp(-A_s), which overflows for fast-decaying channels).
+ * The cross-chunk exponents are all <= 0; the intra-chunk term is exact for any decay (see intraScores: it falls back
+ * from the fast factored product to the full [L, L, N] decay when a chunk decays too strongly for float32).
  * T is zero-padded to a multiple of L (zero k and lw: padded steps leave the state unchanged).
  */
-export function wkv6Chunked(x: WkvInputs, chunkLen = 16): WkvOutputs {
+export function wkv6Chunked(x: WkvInputs, chunkLen = 16, intra: IntraMode = 'auto'): WkvOutputs {
   const [G, T, N] = checkShapes(x, 'wkv6Chunked');
   if (!Number.isInteger(chunkLen) || chunkLen < 1) throw new Error(`wkv6Chunked: chunkLen must be a positive integer, got ${chunkLen}`);
   const L = Math.min(chunkLen, T);
@@ -125,18 +163,14 @@ export function wkv6Chunked(x: WkvInputs, chunkLen = 16): WkvOutputs {
     const A = tf.transpose(tf.cumsum(tf.transpose(lw, [0, 2, 1]), 2), [0, 2, 1]); // inclusive [GC, L, N]
     const Aex = tf.sub(A, lw); // exclusive: A_{t-1} [GC, L, N]
 
-    // Intra-chunk scores [GC, L(t), L(s)] with the exact decay between s and t (exponent <= 0 where s < t).
-    const diff = tf.sub(tf.reshape(Aex, [GC, L, 1, N]), tf.reshape(A, [GC, 1, L, N])); // [GC, L, L, N]
-    const decay = tf.exp(tf.add(diff, strictLowerBias(L))); // [GC, L, L, N], 0 where s >= t
-    const kDec = tf.mul(tf.reshape(k, [GC, 1, L, N]), decay); // k_s decayed to t: [GC, L, L, N]
-    let scores = tf.sum(tf.mul(tf.reshape(r, [GC, L, 1, N]), kDec), 3); // [GC, L, L]
+    const Aend = tf.slice(A, [0, L - 1, 0], [GC, 1, N]); // total chunk log decay [GC, 1, N]
+    let scores: tf.Tensor = intraScores(r as tf.Tensor3D, k as tf.Tensor3D, A as tf.Tensor3D, Aex as tf.Tensor3D, Aend as tf.Tensor3D, intra);
     const u = tf.reshape(tf.tile(tf.reshape(x.u, [G, 1, 1, N]), [1, nC, 1, 1]), [GC, 1, N]); // [GC, 1, N]
     const bonus = tf.sum(tf.mul(tf.mul(r, u), k), 2); // [GC, L]
     scores = tf.add(scores, tf.mul(tf.reshape(bonus, [GC, L, 1]), tf.eye(L))); // diagonal: the current token
     const yIntra = bmm(scores as tf.Tensor3D, v as tf.Tensor3D); // [GC, L, N]
 
     // Per-chunk state increment and total decay.
-    const Aend = tf.slice(A, [0, L - 1, 0], [GC, 1, N]); // [GC, 1, N]
     const kd = tf.mul(k, tf.exp(tf.sub(Aend, A))); // [GC, L, N]
     const dS = tf.reshape(bmm(tf.transpose(kd, [0, 2, 1]) as tf.Tensor3D, v as tf.Tensor3D), [G, nC, N, N]); // [G, nC, N, N]
     const dc = tf.reshape(tf.exp(Aend), [G, nC, N, 1]); // [G, nC, N, 1]

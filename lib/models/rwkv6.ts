@@ -21,8 +21,10 @@ export interface Rwkv6Options {
   chunkLen?: number;
 }
 
-/** The recurrent state of one block: the two token-shift inputs and the WKV state. */
-// A type alias (not an interface) so it is a tf.TensorContainer and can be returned from tf.tidy.
+/**
+ * The recurrent state of one block: the two token-shift inputs and the WKV state. A type alias, not an interface, so
+ * it is a tf.TensorContainer and can be returned from tf.tidy.
+ */
 export type Rwkv6BlockState = {
   /** ln1 output at the last token [B, C]. */
   attX: tf.Tensor2D;
@@ -62,13 +64,18 @@ export class Rwkv6Model implements CausalLM {
       dMix: cfg.d_mix_lora,
       lnxEps: 1e-5 * cfg.head_size_divisor ** 2,
     };
-    const linearSuffixes = new Set(Object.keys(rwkv6BlockLinears(cfg)).map((s) => `${s}.weight`));
-    for (const [name, shape] of rwkv6TensorShapes(cfg)) {
+    const shapes = rwkv6TensorShapes(cfg);
+    // Check everything before allocating, so a bad map leaves no variables behind.
+    for (const [name, shape] of shapes) {
       const t = weights.get(name);
       if (!t) throw new Error(`rwkv6: missing tensor ${name}`);
       if (t.data.length !== shape.reduce((a, b) => a * b, 1))
         throw new Error(`rwkv6: tensor ${name} has ${t.data.length} values, expected shape [${shape}]`);
-      const isLinear = name === 'head.weight' || [...linearSuffixes].some((s) => name.endsWith(`.${s}`));
+    }
+    const linearSuffixes = Object.keys(rwkv6BlockLinears(cfg)).map((s) => `.${s}.weight`);
+    for (const [name, shape] of shapes) {
+      const t = weights.get(name)!;
+      const isLinear = name === 'head.weight' || linearSuffixes.some((s) => name.endsWith(s));
       // The variable shares (and holds a reference to) the temporary tensor's data, so the temporary can go.
       const tmp = tf.tensor(t.data, shape);
       if (isLinear) {

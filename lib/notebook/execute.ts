@@ -74,6 +74,18 @@ function toMime(data: Record<string, string | Uint8Array>): Record<string, strin
   return out;
 }
 
+/**
+ * A headless run compiles the kit's files once: no file watching. tslab's converter fakes TypeScript's rebuild timer
+ * and throws "Unexpected pending rebuildTimer" when a watched .ts file changes on disk between two cells (an edit
+ * while a long notebook runs), so the watchers it would create through ts.sys are replaced by inert ones.
+ */
+function disableFileWatching(): void {
+  const tsys = (require('@tslab/typescript-for-tslab') as { sys: Record<string, unknown> }).sys;
+  const inert = () => ({ close() {} });
+  tsys.watchFile = inert;
+  tsys.watchDirectory = inert;
+}
+
 function lazyConverters(): ConverterSet {
   let node: Converter | null = null;
   let browser: Converter | null = null;
@@ -98,6 +110,7 @@ function lazyConverters(): ConverterSet {
  */
 export async function executeNotebook(nb: Notebook, hooks: ExecuteHooks = {}): Promise<ExecuteResult> {
   const out = JSON.parse(JSON.stringify(nb)) as Notebook;
+  disableFileWatching();
   const convs = lazyConverters();
   let current: CodeCell | null = null;
   let errText = '';
@@ -176,7 +189,16 @@ export async function executeNotebook(nb: Notebook, hooks: ExecuteHooks = {}): P
       errValue = null;
       asyncError = null;
       const t0 = performance.now();
-      let ok = await executor.execute(src);
+      let ok: boolean;
+      try {
+        ok = await executor.execute(src);
+      } catch (e) {
+        // tslab lets compiler-internal errors escape execute(); they still belong to this cell.
+        errName = (e as Error)?.name ?? 'Error';
+        errValue = (e as Error)?.message ?? String(e);
+        errText += trimStack((e as Error)?.stack ?? String(e)) + '\n';
+        ok = false;
+      }
       // Let output written by already-resolved callbacks land in this cell before moving on.
       await new Promise((r) => setImmediate(r));
       if (asyncError !== null) ok = false;

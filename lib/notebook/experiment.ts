@@ -31,10 +31,17 @@ export interface ExperimentRun {
   report: Report;
 }
 
-/** The grid an experiment file defines for this notebook's setting (preset `smoke` or `full`). */
+/**
+ * The grid an experiment file defines for this notebook's setting (preset `smoke` or `full`), with the notebook's
+ * axes on top. The smoke setting is a pipeline check, not a measurement, so it runs the first seed only: that keeps
+ * every notebook well under a minute (a run costs a few seconds of process start-up alone).
+ */
 export function experimentGrid(ctx: NotebookContext, experiment: string, opts: Pick<ExperimentOptions, 'overrides' | 'axes'> = {}): { spec: GridSpec; cells: GridCell[] } {
   const preset = applyPreset(readExperimentFile(findExperimentFile(experiment)), ctx.setting);
-  const spec = opts.axes ? { ...preset, axes: { ...preset.axes, ...opts.axes } } : preset;
+  const axes: GridAxes = { ...preset.axes };
+  for (const [k, v] of Object.entries(opts.axes ?? {})) if (v !== undefined) (axes as Record<string, unknown>)[k] = v;
+  if (ctx.smoke && axes.seed && axes.seed.length > 1) axes.seed = axes.seed.slice(0, 1);
+  const spec = { ...preset, axes };
   return { spec, cells: expandGrid(spec, opts.overrides ?? []) };
 }
 

@@ -3,6 +3,7 @@
  * seeds with 95% CI error bars): quality against cost (Bone vs Bat), and quality against learning rate.
  */
 import { formatLr } from '../experiments/naming';
+import type { RunResult } from '../experiments/types';
 import type { MetricKey, SummaryRow } from '../report/summary';
 import { METRICS } from '../report/summary';
 import type { FigureSpec } from './display';
@@ -77,4 +78,21 @@ export function learningRateFigure(summary: readonly SummaryRow[], metrics: read
     layout[`yaxis${ax}`] = { title: { text: metric(key).title } };
   });
   return { data, layout };
+}
+
+/** Training loss per step (and held-out loss where evaluated) of one run. */
+export function runCurveFigure(result: RunResult): FigureSpec {
+  const m = result.train_info.metrics;
+  const evals = m.filter((x) => typeof x.eval_loss === 'number');
+  return {
+    data: [
+      { type: 'scatter', mode: 'lines', name: 'training loss', x: m.map((x) => x.step), y: m.map((x) => x.train_loss) },
+      { type: 'scatter', mode: 'lines+markers', name: 'held-out loss', x: evals.map((x) => x.step), y: evals.map((x) => x.eval_loss) },
+    ],
+    layout: {
+      title: { text: `${result.run_info.variant}: loss per step` },
+      xaxis: { title: { text: 'step' } },
+      yaxis: { title: { text: 'loss' } },
+    },
+  };
 }

@@ -145,7 +145,16 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainOutcome> {
     const end = Math.min(o.steps, o.stopAfter ?? o.steps);
     const bar = o.progressLabel ? new Progress({ label: o.progressLabel, total: o.steps }) : null;
     bar?.update(start);
+    // Models may cache per-shape tensors (attention masks, rotary tables), so the count may grow on a step that
+    // brings a new batch shape; on a step whose shapes were all seen before, any change is a leak.
     let baseline = -1;
+    const seenShapes = new Set<string>();
+    const newShapes = (bs: Batch[]) => bs.reduce((isNew, b) => {
+      const key = b.shape.join('x');
+      if (seenShapes.has(key)) return isNew;
+      seenShapes.add(key);
+      return true;
+    }, false);
     let status: TrainOutcome['status'] = 'ok';
     let divergedAt: number | null = null;
     for (let step = start; step < end; step++) {
@@ -178,7 +187,11 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainOutcome> {
       stepMs.push(ms);
       const m: StepMetrics = { step: step + 1, train_loss: lossV, grad_norm: normV, lr, tokens_per_s: tokens / (ms / 1000), wall_s: wall() };
       const evalEvery = o.evalEvery ?? 0;
-      if (evalEvery > 0 && (step + 1) % evalEvery === 0) m.eval_loss = evalLoss(o.model, o.evalBatches!).loss;
+      let fresh = newShapes(batches);
+      if (evalEvery > 0 && (step + 1) % evalEvery === 0) {
+        m.eval_loss = evalLoss(o.model, o.evalBatches!).loss;
+        fresh = newShapes(o.evalBatches!) || fresh;
+      }
       metrics.push(m);
       o.onStep?.(m);
       bar?.update(step + 1, `loss ${lossV.toFixed(4)}${m.eval_loss !== undefined ? ` eval ${m.eval_loss.toFixed(4)}` : ''}`);
@@ -186,7 +199,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainOutcome> {
       if (ck && ck.every > 0 && ((step + 1) % ck.every === 0 || step + 1 === end))
         saveCheckpoint(ck.dir, o.params, opt, { step: step + 1, metrics, fingerprint: ck.fingerprint, wallS: wall() });
       const n = tf.memory().numTensors;
-      if (baseline < 0) baseline = n;
+      if (baseline < 0 || fresh) baseline = n;
       else if (n !== baseline && (o.checkLeaks ?? true))
         throw new Error(`trainer: step ${step + 1} changed the tensor count from ${baseline} to ${n} (a leak in the model, adapter or loop)`);
       // Yield to the event loop so signals, timers and progress output are serviced between steps.

@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ExperimentConfig, RunResult, RunStatus, StepMetrics } from '../experiments/types';
 import { exactMatchAccuracy } from '../eval/accuracy';
 import { evalLoss } from '../eval/loss';
-import { injectAdapters, type ContextFor } from '../models/inject';
+import { exportPeft, injectAdapters, type ContextFor } from '../models/inject';
 import { loadModel } from '../models/load';
 import { selectTargets } from '../models/targets';
 import type { CausalLM } from '../models/types';
@@ -20,7 +20,7 @@ import { deriveSeed } from '../util/random';
 import { trainLoop } from './loop';
 import { averagedBaseGrads } from './loraga-grad';
 import { collectTrainParams, countParams } from './params';
-import { ensureBaseModel } from './pretrain';
+import { BASE_INFO_FILE, ensureBaseModel } from './pretrain';
 import { prepareTask } from './task-data';
 
 /** The kit base every experiment fine-tunes (one pretrained model, whatever the run's seed). */
@@ -39,9 +39,11 @@ export interface RunOptions {
   log?: (line: string) => void;
   /** Where the kit's bases are cached (default .cache/bases). */
   cacheDir?: string;
+  /** After a successful run, write the trained adapters here as a PEFT folder (adapter_config.json + safetensors). */
+  exportAdapterDir?: string;
 }
 
-/** Resolve cfg.model to a checkpoint folder holding the model and its tokenizer. */
+/** Resolve cfg.model to a checkpoint folder holding the model and its tokenizer, and whether it is a kit base. */
 export async function resolveBase(cfg: ExperimentConfig, opts: RunOptions): Promise<{ dir: string; kitBase: boolean }> {
   if (cfg.model.source === 'kit-base') {
     const dir = await ensureBaseModel({
@@ -56,7 +58,8 @@ export async function resolveBase(cfg: ExperimentConfig, opts: RunOptions): Prom
   }
   const dir = path.resolve(cfg.model.source);
   if (!fs.existsSync(dir)) throw new Error(`model.source: checkpoint folder not found: ${cfg.model.source}`);
-  return { dir, kitBase: false };
+  // a folder the kit pretrained (base.json beside the weights) has the char-level tokenizer and its short prompt
+  return { dir, kitBase: fs.existsSync(path.join(dir, BASE_INFO_FILE)) };
 }
 
 function peakRssMb(prev: number): number {
@@ -139,6 +142,10 @@ export async function runExperiment(cfg: ExperimentConfig, opts: RunOptions = {}
       if (opts.signal?.aborted) status = 'cancelled';
       final = { eval_loss: held.loss, eval_ppl: held.ppl, accuracy: acc.accuracy, n_eval: acc.n, samples: acc.samples };
       log(`held-out loss ${held.loss.toFixed(4)}, accuracy ${acc.n ? `${(acc.accuracy * 100).toFixed(1)}% of ${acc.n}` : 'not measured'}`);
+      if (status === 'ok' && opts.exportAdapterDir) {
+        exportPeft(model, opts.exportAdapterDir);
+        log(`PEFT adapter written to ${opts.exportAdapterDir}`);
+      }
     }
   } catch (e) {
     status = opts.signal?.aborted ? 'cancelled' : 'failed';

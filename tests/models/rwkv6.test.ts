@@ -7,6 +7,7 @@ import { Rwkv6Model, createRwkv6, disposeRwkv6State } from '../../lib/models/rwk
 import { rwkv6Preset, validateRwkv6Config } from '../../lib/models/rwkv6-config';
 import { rwkv6Weights } from '../../lib/models/rwkv6-checkpoint';
 import { Rng } from '../../lib/util/random';
+import { collectTrainParams } from '../../lib/train/params';
 import { randomWeights, refForward, tinyConfig } from './rwkv6-ref';
 
 test.before(async () => {
@@ -177,6 +178,20 @@ test('full fine-tuning gradients: finite, and each parameter directional derivat
   m.dispose();
 });
 
+test('optimiser groups under full fine-tuning: weight decay on projections, embedding and head, never on time_* or norms', () => {
+  const m = createRwkv6(cfg, { seed: 1 });
+  for (const v of m.parameters().values()) v.trainable = true;
+  const decay = new Map(collectTrainParams(m, { loraPlusRatio: null }).map((p) => [p.name, p.decay]));
+  assert.is(decay.size, m.parameters().size);
+  for (const [name, d] of decay) {
+    const want = /\.weight$/.test(name) && !/\.ln\w*\.|^ln_out\./.test(name);
+    assert.is(d, want, `${name}: decay ${d}`);
+  }
+  assert.is(decay.get('blocks.0.att.time_maa_w1'), false, 'ddlerp LoRA factor is not decayed (official RWKV-LM groups)');
+  assert.is(decay.get('blocks.1.ffn.key.weight'), true);
+  m.dispose();
+});
+
 test('bad input errors name the problem', async () => {
   const m = createRwkv6(cfg, { seed: 1 });
   const out = tf.tensor2d([[1, 23]], [1, 2], 'int32');
@@ -192,6 +207,11 @@ test('bad input errors name the problem', async () => {
   assert.throws(() => validateRwkv6Config({ ...cfg, n_layer: 0 }), /n_layer must be a positive integer, got 0/);
   assert.throws(() => rwkv6Preset('huge', 10), /unknown preset 'huge'/);
   assert.throws(() => createRwkv6(cfg, { seed: 1, wkv: 'fast' as 'scan' }), /wkv must be 'chunked' or 'scan', got "fast"/);
+  const partial = randomWeights(cfg, 1);
+  partial.delete('blocks.1.att.time_faaaa');
+  const before = tf.memory().numTensors;
+  assert.throws(() => new Rwkv6Model(cfg, partial), /missing tensor blocks\.1\.att\.time_faaaa/);
+  assert.is(tf.memory().numTensors, before, 'a failed construction allocates nothing');
   let thrown = '';
   await m.generate([], 3).catch((e: Error) => (thrown = e.message));
   assert.match(thrown, /prompt must contain at least one token/);

@@ -8,6 +8,7 @@ import { createLinear, type LinearLayer } from '../../lib/models/linear';
 import type { CausalLM, Linear } from '../../lib/models/types';
 import { Rng } from '../../lib/util/random';
 import { matMulFast } from '../../lib/ops/linear';
+import { collectTrainable } from '../../lib/models/trainable';
 
 export class ToyLM implements CausalLM {
   readonly arch = 'llama' as const;
@@ -71,8 +72,7 @@ export class ToyLM implements CausalLM {
   }
 
   trainableVariables(): tf.Variable[] {
-    const ad = [...this.linears().values()].flatMap((l) => (l.adapter ? l.adapter.trainableVariables() : []));
-    return ad.length ? ad : [...this.parameters().values()].filter((v) => v.trainable);
+    return collectTrainable(this.parameters().values(), this.linears().values());
   }
 
   async generate(prompt: number[], maxNewTokens: number, eosTokenId?: number): Promise<number[]> {

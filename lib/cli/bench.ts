@@ -1,0 +1,115 @@
+/**
+ * `bonelab bench [--steps N] [--methods bone,bat,lora,...] [--bone-r R] [--batch-size B] [--arch llama] [--preset tiny]
+ *  [--layer-only | --no-layer]`: one JSON line per method (fine-tuning the kit base at matched budget, each method in
+ * its own process), a line comparing merged and base forward time, then the single-layer timings next to PyTorch's.
+ * Timings are reported, never judged.
+ */
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { initBackend } from '../backend';
+import { benchLayer, NAIVE_TFJS_QUOTED_MS, PYTORCH_ONE_THREAD_MS } from '../bench/layer';
+import { BENCH_METHODS, type BenchMethod, type MethodBenchOptions, type MethodBenchRow } from '../bench/methods';
+import type { BaseArch, BasePresetName } from '../train/base-presets';
+import { ensureBaseModel } from '../train/pretrain';
+import { KIT_BASE_SEED } from '../train/run';
+
+const USAGE =
+  'usage: bonelab bench [--steps N] [--methods bone,bat,lora,pissa,dora,full] [--bone-r R] [--batch-size B] [--arch llama|rwkv6] [--preset tiny|small] [--layer-only | --no-layer] [--backend wasm|cpu]';
+const DEFAULT_METHODS: BenchMethod[] = ['bone', 'bat', 'lora', 'pissa', 'dora', 'full'];
+const WORKER = path.join(__dirname, '..', 'bench', 'method-worker.ts');
+
+function posInt(v: string | undefined, name: string, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`bench: --${name} must be a positive integer, got '${v}'`);
+  return n;
+}
+
+function runWorker(opts: MethodBenchOptions, backend: string): MethodBenchRow {
+  const res = spawnSync(process.execPath, ['--import', 'tsx', WORKER, JSON.stringify(opts)], {
+    env: { ...process.env, BONELAB_BACKEND: backend },
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const line = (res.stdout ?? '').trim().split('\n').pop() ?? '';
+  if (res.status !== 0 || !line.startsWith('{')) throw new Error(`bench ${opts.method}: worker failed (${(res.stderr ?? '').trim().split('\n').slice(-3).join(' | ') || `exit ${res.status}`})`);
+  return JSON.parse(line) as MethodBenchRow;
+}
+
+const round = (x: number, d = 1) => (Number.isFinite(x) ? Math.round(x * 10 ** d) / 10 ** d : null);
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      steps: { type: 'string' },
+      methods: { type: 'string' },
+      'bone-r': { type: 'string' },
+      'batch-size': { type: 'string' },
+      arch: { type: 'string', default: 'llama' },
+      preset: { type: 'string', default: 'tiny' },
+      'layer-only': { type: 'boolean', default: false },
+      'no-layer': { type: 'boolean', default: false },
+      backend: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    allowPositionals: false,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const backend = await initBackend(values.backend);
+  const methods = (values.methods?.split(',').map((m) => m.trim()) ?? DEFAULT_METHODS) as BenchMethod[];
+  const bad = methods.filter((m) => !(BENCH_METHODS as readonly string[]).includes(m));
+  if (bad.length) throw new Error(`bench: unknown method(s) ${bad.join(', ')} (known: ${BENCH_METHODS.join(', ')})`);
+  const steps = posInt(values.steps, 'steps', 20);
+  if (!values['layer-only']) {
+    const baseDir = await ensureBaseModel({ arch: values.arch as BaseArch, preset: values.preset as BasePresetName, seed: KIT_BASE_SEED, progress: true });
+    const rows: MethodBenchRow[] = [];
+    for (const method of methods) {
+      const row = runWorker(
+        { baseDir, method, boneR: posInt(values['bone-r'], 'bone-r', 8), targets: 'all-linear', steps, batchSize: posInt(values['batch-size'], 'batch-size', 8) },
+        backend,
+      );
+      rows.push(row);
+      console.log(
+        JSON.stringify({
+          method: row.method,
+          r: row.r,
+          trainable_params: row.trainable_params,
+          step_ms: round(row.step_ms),
+          tokens_per_s: round(row.tokens_per_s, 0),
+          peak_rss_mb: round(row.peak_rss_mb, 0),
+          leaked_tensors: row.leaked_tensors,
+          steps: row.steps,
+        }),
+      );
+    }
+    console.log(
+      JSON.stringify({
+        forward_ms: Object.fromEntries(rows.map((r) => [r.method, { adapter: round(r.forward_ms.adapter), merged: round(r.forward_ms.merged), base: round(r.forward_ms.base) }])),
+      }),
+    );
+  }
+  if (!values['no-layer']) {
+    for (const r of benchLayer()) {
+      console.log(
+        JSON.stringify({
+          layer: `${r.method} r=${r.r}`,
+          impl: r.impl,
+          trainable_params: r.trainable_params,
+          x: r.x,
+          w: r.w,
+          needs_dx: r.needs_dx,
+          fwd_bwd_ms: round(r.median_ms),
+          min_ms: round(r.min_ms),
+          pytorch_ms: PYTORCH_ONE_THREAD_MS,
+          ...(r.impl === 'naive' ? { quoted_naive_ms: NAIVE_TFJS_QUOTED_MS } : {}),
+        }),
+      );
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,115 @@
+/**
+ * Notebook 06's steps around one training run on a checkpoint folder: pick the checkpoint (BONELAB_CHECKPOINT, else
+ * the kit's own pretrained base, which is itself an HF folder), pick GSM8K-format data (the shared GSM8K train split
+ * when present, else the kit's word problems written as GSM8K JSONL), fine-tune and export the adapter as a PEFT
+ * folder, then check the export by loading it into a fresh copy of the base and re-measuring the held-out loss.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { generateWordProblems } from '../../datasets/wordproblems';
+import type { ExperimentConfig, RunResult } from '../experiments/types';
+import { evalLoss } from '../eval/loss';
+import { importPeft } from '../models/inject';
+import { loadModel } from '../models/load';
+import { readAdapterDir } from '../peft/adapter-dir';
+import { writeRunResult } from '../results/write';
+import { readRunResult } from '../results/read';
+import { loadTokenizer } from '../tokenizer/tokenizer';
+import { resolveBase, runExperiment } from '../train/run';
+import { prepareTask, WORDPROBLEM_DATA_SEED } from '../train/task-data';
+import { writeFileAtomic } from '../util/fs';
+import type { NotebookContext } from './setup';
+
+/** The shared GSM8K train split, relative to the project root (the kernel's working directory). */
+export const SHARED_GSM8K = path.join('..', 'shared', 'datasets', 'gsm8k', 'train.jsonl');
+
+export interface CheckpointChoice {
+  /** What goes into model.source: a folder, or 'kit-base' (the kit's cached base, loaded from its HF folder). */
+  source: string;
+  /** Where it comes from, for the notebook's output. */
+  description: string;
+}
+
+/** BONELAB_CHECKPOINT (an HF LLaMA-family folder) if set, else the kit's own base. */
+export function chooseCheckpoint(env: NodeJS.ProcessEnv = process.env): CheckpointChoice {
+  const dir = env.BONELAB_CHECKPOINT;
+  if (dir === undefined || dir === '') return { source: 'kit-base', description: "the kit's pretrained tiny LLaMA (an HF folder under .cache/bases/, built on first use)" };
+  for (const f of ['config.json', 'tokenizer.json']) {
+    if (!fs.existsSync(path.join(dir, f))) throw new Error(`BONELAB_CHECKPOINT=${dir}: not an HF checkpoint folder (missing ${f})`);
+  }
+  return { source: path.resolve(dir), description: `the checkpoint folder ${dir} (BONELAB_CHECKPOINT)` };
+}
+
+export interface DataChoice {
+  path: string;
+  description: string;
+}
+
+/**
+ * A MathExample as a GSM8K record: the reasoning, then `#### <answer>`. A closing `The answer is: N` line (the kit's
+ * and MetaMathQA's marker) is dropped, since GSM8K's `####` line replaces it.
+ */
+export function toGsm8kLine(q: { question: string; answer: string; solution?: string }): string {
+  const reasoning = (q.solution ?? '').replace(/\n?The answer is:[^\n]*\s*$/, '').trim();
+  return JSON.stringify({ question: q.question, answer: `${reasoning ? `${reasoning}\n` : ''}#### ${q.answer}` });
+}
+
+/** The shared GSM8K train split if present; else `n` generated word problems written as GSM8K JSONL into resultsDir. */
+export function chooseGsm8kData(ctx: NotebookContext, n: number): DataChoice {
+  if (fs.existsSync(SHARED_GSM8K)) return { path: SHARED_GSM8K, description: `GSM8K train (${SHARED_GSM8K})` };
+  const file = path.join(ctx.resultsDir, 'wordproblems-gsm8k.jsonl');
+  const problems = generateWordProblems({ seed: WORDPROBLEM_DATA_SEED, n, split: 'train' });
+  writeFileAtomic(file, problems.map(toGsm8kLine).join('\n') + '\n');
+  return { path: path.relative(process.cwd(), file), description: `${n} kit word problems in GSM8K format (${SHARED_GSM8K} not found)` };
+}
+
+/** Train once, export the adapter, and save the result as <resultsDir>/runs/<variant>.json (returned as read back). */
+export async function fineTuneAndExport(ctx: NotebookContext, cfg: ExperimentConfig, exportDir: string): Promise<RunResult> {
+  fs.rmSync(exportDir, { recursive: true, force: true }); // an old export must not pass for this run's
+  const result = await runExperiment(cfg, { exportAdapterDir: exportDir, log: (l) => console.log(l) });
+  const file = writeRunResult(path.join(ctx.resultsDir, 'runs', `${cfg.variant}.json`), result);
+  const back = readRunResult(file);
+  if (!back) throw new Error(`fineTuneAndExport: ${file} could not be read back`);
+  if (back.train_info.status !== 'ok') throw new Error(`fineTuneAndExport: run ${back.train_info.status}: ${back.run_info.error_msg ?? ''}`);
+  return back;
+}
+
+export interface ExportCheck {
+  files: { file: string; bytes: number }[];
+  tensors: { module: string; tensor: string; shape: string }[];
+  /** adapter_config.json as written. */
+  peftConfig: Record<string, unknown>;
+  evalLossRun: number;
+  evalLossReloaded: number;
+}
+
+/** Reload the base, apply the exported PEFT folder, and measure the same held-out loss the run reported. */
+export async function checkExport(cfg: ExperimentConfig, exportDir: string, result: RunResult): Promise<ExportCheck> {
+  const contents = readAdapterDir(exportDir);
+  const base = await resolveBase(cfg, {});
+  const model = loadModel(base.dir);
+  try {
+    const task = prepareTask(cfg, loadTokenizer(base.dir), base.kitBase);
+    importPeft(model, exportDir, { seed: 0 });
+    const reloaded = evalLoss(model, task.evalBatches);
+    return {
+      files: fs.readdirSync(exportDir).sort().map((f) => ({ file: f, bytes: fs.statSync(path.join(exportDir, f)).size })),
+      tensors: [...contents.tensors.entries()].flatMap(([module, ts]) => Object.entries(ts).map(([tensor, t]) => ({ module, tensor, shape: `[${t.shape.join(', ')}]` }))),
+      peftConfig: contents.peftConfig,
+      evalLossRun: result.train_info.final?.eval_loss ?? NaN,
+      evalLossReloaded: reloaded.loss,
+    };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Markdown verdict for the export check. */
+export function exportVerdict(check: ExportCheck, tol = 1e-4): string {
+  const diff = Math.abs(check.evalLossReloaded - check.evalLossRun);
+  const ok = diff <= tol * Math.max(1, Math.abs(check.evalLossRun));
+  return [
+    `**Verdict (export)**: ${ok ? '**holds**' : '**fails**'}: the PEFT folder (${check.tensors.length} tensors) loaded into a fresh copy of the base gives`,
+    `held-out loss ${check.evalLossReloaded.toFixed(5)} against ${check.evalLossRun.toFixed(5)} measured at the end of training (|Δ| = ${diff.toExponential(1)}, tolerance ${tol}).`,
+  ].join(' ');
+}
