@@ -2,6 +2,7 @@
  * `bonelab bench [--steps N] [--methods bone,bat,lora,...] [--bone-r R] [--batch-size B] [--arch llama] [--preset tiny]
  *  [--layer-only | --no-layer]`: one JSON line per method (fine-tuning the kit base at matched budget, each method in
  * its own process), a line comparing merged and base forward time, then the single-layer timings next to PyTorch's.
+ * `bonelab bench --gradnorm [--ranks 4,8,16,32]`: the initial gradient norm per method and rank instead.
  * Timings are reported, never judged.
  */
 import { spawnSync } from 'node:child_process';
@@ -9,13 +10,14 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { initBackend } from '../backend';
 import { benchLayer, NAIVE_TFJS_QUOTED_MS, PYTORCH_ONE_THREAD_MS } from '../bench/layer';
-import { BENCH_METHODS, type BenchMethod, type MethodBenchOptions, type MethodBenchRow } from '../bench/methods';
+import { gradNormSweep } from '../bench/gradnorm';
+import { BENCH_METHODS, benchBatches, type BenchMethod, type MethodBenchOptions, type MethodBenchRow } from '../bench/methods';
 import type { BaseArch, BasePresetName } from '../train/base-presets';
 import { ensureBaseModel } from '../train/pretrain';
 import { KIT_BASE_SEED } from '../train/run';
 
 const USAGE =
-  'usage: bonelab bench [--steps N] [--methods bone,bat,lora,pissa,dora,full] [--bone-r R] [--batch-size B] [--arch llama|rwkv6] [--preset tiny|small] [--layer-only | --no-layer] [--backend wasm|cpu]';
+  'usage: bonelab bench [--steps N] [--methods bone,bat,lora,pissa,dora,full] [--bone-r R] [--batch-size B] [--arch llama|rwkv6] [--preset tiny|small] [--layer-only | --no-layer] [--gradnorm [--ranks 4,8,16,32]] [--backend wasm|cpu]';
 const DEFAULT_METHODS: BenchMethod[] = ['bone', 'bat', 'lora', 'pissa', 'dora', 'full'];
 const WORKER = path.join(__dirname, '..', 'bench', 'method-worker.ts');
 
@@ -51,6 +53,8 @@ export async function run(argv: string[]): Promise<number> {
       preset: { type: 'string', default: 'tiny' },
       'layer-only': { type: 'boolean', default: false },
       'no-layer': { type: 'boolean', default: false },
+      gradnorm: { type: 'boolean', default: false },
+      ranks: { type: 'string', default: '4,8,16,32' },
       backend: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -65,12 +69,23 @@ export async function run(argv: string[]): Promise<number> {
   const bad = methods.filter((m) => !(BENCH_METHODS as readonly string[]).includes(m));
   if (bad.length) throw new Error(`bench: unknown method(s) ${bad.join(', ')} (known: ${BENCH_METHODS.join(', ')})`);
   const steps = posInt(values.steps, 'steps', 20);
+  const batchSize = posInt(values['batch-size'], 'batch-size', 8);
+  const base = () => ensureBaseModel({ arch: values.arch as BaseArch, preset: values.preset as BasePresetName, seed: KIT_BASE_SEED, progress: true });
+  if (values.gradnorm) {
+    const ranks = values.ranks.split(',').map((x) => posInt(x.trim(), 'ranks', 1));
+    const dir = await base();
+    const gm = values.methods ? methods : ['bone', 'bat', 'lora', 'pissa', 'olora', 'dora', 'loraga', 'full'];
+    for (const row of gradNormSweep(dir, gm, ranks, benchBatches(dir, batchSize, 2))) {
+      console.log(JSON.stringify({ method: row.method, r: row.r, trainable_params: row.trainable_params, grad_norm: round(row.grad_norm, 4), loss: round(row.loss, 4) }));
+    }
+    return 0;
+  }
   if (!values['layer-only']) {
-    const baseDir = await ensureBaseModel({ arch: values.arch as BaseArch, preset: values.preset as BasePresetName, seed: KIT_BASE_SEED, progress: true });
+    const baseDir = await base();
     const rows: MethodBenchRow[] = [];
     for (const method of methods) {
       const row = runWorker(
-        { baseDir, method, boneR: posInt(values['bone-r'], 'bone-r', 8), targets: 'all-linear', steps, batchSize: posInt(values['batch-size'], 'batch-size', 8) },
+        { baseDir, method, boneR: posInt(values['bone-r'], 'bone-r', 8), targets: 'all-linear', steps, batchSize },
         backend,
       );
       rows.push(row);

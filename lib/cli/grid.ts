@@ -63,8 +63,10 @@ export async function run(argv: string[]): Promise<number> {
     ctrl.abort();
   };
   process.once('SIGINT', onSigint);
+  process.once('SIGTERM', onSigint);
   const summary = await runGrid(spec, cells, { resultsRoot: values.out!, jobs, retryFailed: values['retry-failed'], cellTimeoutS: timeout, signal: ctrl.signal });
   process.removeListener('SIGINT', onSigint);
+  process.removeListener('SIGTERM', onSigint);
   console.log(gridSummaryText(summary));
   if (ctrl.signal.aborted) return 130;
   if (!values['no-report'] && summary.counts.ok + summary.counts.diverged > 0) {

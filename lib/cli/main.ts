@@ -39,11 +39,21 @@ async function ensureBases(cells: GridCell[]): Promise<void> {
     const key = `${m.arch}/${m.preset}`;
     if (m.source !== 'kit-base' || seen.has(key)) continue;
     seen.add(key);
-    const t0 = Date.now();
-    const dir = await ensureBaseModel({ arch: m.arch, preset: m.preset, seed: KIT_BASE_SEED, progress: true, log: (l) => console.log(`  ${l}`) });
-    const info = readBaseInfo(dir);
-    const how = Date.now() - t0 > 5000 ? `pretrained in ${formatDuration((Date.now() - t0) / 1000)}` : 'loaded from cache';
-    console.log(`  base ${key}: ${info.num_params.toLocaleString('en-US')} parameters, held-out loss ${info.initial_val_loss.toFixed(2)} -> ${info.final_val_loss.toFixed(2)} after ${info.steps} steps (${how})`);
+    let built = false;
+    const dir = await ensureBaseModel({
+      arch: m.arch,
+      preset: m.preset,
+      seed: KIT_BASE_SEED,
+      progress: true,
+      log: (l) => {
+        built = true; // it only speaks when it builds or waits for a build
+        console.log(`  ${l}`);
+      },
+    });
+    if (!built) {
+      const info = readBaseInfo(dir);
+      console.log(`  base ${key} loaded from ${path.relative(process.cwd(), dir)}: ${info.num_params.toLocaleString('en-US')} parameters, held-out loss ${info.initial_val_loss.toFixed(2)} -> ${info.final_val_loss.toFixed(2)} after ${info.steps} pretraining steps`);
+    }
   }
 }
 
@@ -93,6 +103,7 @@ export async function run(argv: string[]): Promise<number> {
     ctrl.abort();
   };
   process.once('SIGINT', onSigint);
+  process.once('SIGTERM', onSigint);
   const summary = await runGrid(spec, cells, {
     resultsRoot: values.out!,
     jobs,
@@ -101,6 +112,7 @@ export async function run(argv: string[]): Promise<number> {
     signal: ctrl.signal,
   });
   process.removeListener('SIGINT', onSigint);
+  process.removeListener('SIGTERM', onSigint);
   console.log(gridSummaryText(summary));
   if (ctrl.signal.aborted) return 130;
 

@@ -155,7 +155,6 @@ export async function runGrid(spec: GridSpec, cells: GridCell[], opts: GridOptio
     const totalSteps = pending.reduce((a, c) => a + c.config.steps, 0);
     const stepsDone = new Map<string, number>();
     const bar = new Progress({ label: spec.name, total: totalSteps, silent: opts.quiet || pending.length === 0 });
-    const running = new Set<string>();
     let finished = 0;
     let cancelledCells = 0;
     const refresh = (status = '') => bar.update([...stepsDone.values()].reduce((a, b) => a + b, 0), `${finished}/${pending.length} runs${status ? ` ${status}` : ''}`);
@@ -171,7 +170,6 @@ export async function runGrid(spec: GridSpec, cells: GridCell[], opts: GridOptio
       opts.signal?.addEventListener('abort', onAbort);
       const timer = opts.cellTimeoutS ? setTimeout(() => ctrl.abort(new Error(`timed out after ${opts.cellTimeoutS} s`)), opts.cellTimeoutS * 1000) : null;
       const start = Date.now();
-      running.add(cell.variant);
       let error: string | null = null;
       try {
         await runner(cell, {
@@ -188,7 +186,6 @@ export async function runGrid(spec: GridSpec, cells: GridCell[], opts: GridOptio
       } finally {
         if (timer) clearTimeout(timer);
         opts.signal?.removeEventListener('abort', onAbort);
-        running.delete(cell.variant);
       }
       if (opts.signal?.aborted) {
         cancelledCells++;

@@ -4,10 +4,10 @@
  * It patches process.stdout/stderr and tslab's display hook, so it belongs in a process of its own (worker.ts).
  * tslab's internal modules are not a public API: package.json pins tslab exactly.
  */
-import * as util from 'node:util';
 import { createConverter, type Converter } from 'tslab/dist/converter';
 import { createExecutor, type ConverterSet } from 'tslab/dist/executor';
-import { sourceText, toLines, type CodeCell, type Notebook, type Output } from './ipynb';
+import { OutputSink } from './capture';
+import { sourceText, toLines, type Notebook } from './ipynb';
 
 export interface CellReport {
   /** 1-based index among all cells (what Jupyter shows when you count cells). */
@@ -32,46 +32,6 @@ export interface ExecuteResult {
   cells: CellReport[];
   /** The first failing cell, if any; later cells were not run. */
   failed: CellReport | null;
-}
-
-/** The display payload tslab's public `display` API hands to its hook. */
-interface DisplayPayload {
-  data: Record<string, string | Uint8Array>;
-  metadata: Record<string, unknown>;
-  transient?: { display_id?: string };
-}
-
-/** tslab's display hook lives on its jupyter module's exports; assigning through an ES namespace would not reach it. */
-const jupyter = require('tslab/dist/jupyter') as { lastWriteDisplayData: ((d: DisplayPayload, update: boolean) => void) | null };
-
-/** Stack frames of the executor machinery say nothing about the notebook; keep the cell's and the kit's frames. */
-const MACHINERY = /node:vm|node:internal|tslab[\\/]dist[\\/]executor|lib[\\/]notebook[\\/](execute|worker)\.ts/;
-function trimStack(text: string): string {
-  return text.split('\n').filter((l) => !(l.trimStart().startsWith('at ') && MACHINERY.test(l))).join('\n');
-}
-
-function headOf(src: string): string {
-  const line = src.split('\n').find((l) => l.trim() !== '') ?? '';
-  return line.trim().slice(0, 80);
-}
-
-/** Append text to the cell, merging into the previous chunk of the same stream like Jupyter front-ends do. */
-function appendStream(outputs: Output[], name: 'stdout' | 'stderr', text: string): void {
-  const last = outputs[outputs.length - 1];
-  if (last && last.output_type === 'stream' && last.name === name) {
-    last.text = (Array.isArray(last.text) ? last.text.join('') : last.text) + text;
-  } else {
-    outputs.push({ output_type: 'stream', name, text });
-  }
-}
-
-function toMime(data: Record<string, string | Uint8Array>): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(data)) {
-    const s = typeof v === 'string' ? v : Buffer.from(v).toString('base64');
-    out[k] = k.startsWith('text/') || k === 'image/svg+xml' ? toLines(s) : s;
-  }
-  return out;
 }
 
 /**
@@ -103,6 +63,11 @@ function lazyConverters(): ConverterSet {
   };
 }
 
+function headOf(src: string): string {
+  const line = src.split('\n').find((l) => l.trim() !== '') ?? '';
+  return line.trim().slice(0, 80);
+}
+
 /**
  * Execute every code cell of `nb` (a deep copy is returned with outputs and execution counts filled in).
  * The kernel root is process.cwd(): cells import `./lib/...` relative to it, exactly as under the kit's kernelspec.
@@ -111,68 +76,17 @@ function lazyConverters(): ConverterSet {
 export async function executeNotebook(nb: Notebook, hooks: ExecuteHooks = {}): Promise<ExecuteResult> {
   const out = JSON.parse(JSON.stringify(nb)) as Notebook;
   disableFileWatching();
-  const convs = lazyConverters();
-  let current: CodeCell | null = null;
-  let errText = '';
-  let errName = 'Error';
-  let errValue: string | null = null;
-  let asyncError: string | null = null;
-  const capture = (name: 'stdout' | 'stderr') => (chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
-    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-    if (current) appendStream(current.outputs, name, text);
-    hooks.onText?.(name, text);
-    const cb = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
-    if (cb) cb();
-    return true;
-  };
-  const origOut = process.stdout.write;
-  const origErr = process.stderr.write;
-  // Errors and diagnostics the executor reports; kept apart from the cell's own stderr to build the error output.
-  const executor = createExecutor(process.cwd(), convs, {
+  const sink = new OutputSink(hooks.onText);
+  const executor = createExecutor(process.cwd(), lazyConverters(), {
     log: (...args: unknown[]) => console.log(...args),
-    error: (...args: unknown[]) => {
-      // tslab reports a thrown value as console.error(err) and type errors as 'file line:col - message' lines.
-      if (args[0] instanceof Error) {
-        errName = args[0].name;
-        errValue ??= args[0].message;
-      }
-      else if (typeof args[0] === 'string' && args[0].startsWith('%s%d:%d')) errName = 'TypeScriptError';
-      errText += trimStack(util.format(...(args as [unknown, ...unknown[]]))) + '\n';
-    },
+    error: (...args: unknown[]) => sink.errors.record(args),
   });
-  const displays = new Map<string, { data: Record<string, string | string[]> }>();
-  const writeDisplay = (payload: DisplayPayload, update: boolean): void => {
-    const id = payload.transient?.display_id;
-    const data = toMime(payload.data);
-    const prev = id ? displays.get(id) : undefined;
-    if (update && prev) {
-      prev.data = data;
-      return;
-    }
-    if (!current) return;
-    const o: Output = { output_type: 'display_data', data, metadata: {} };
-    current.outputs.push(o);
-    if (id) displays.set(id, o);
-  };
-  const onAsyncError = (what: string) => (err: unknown): void => {
-    const text = `${what}: ${err instanceof Error ? (err.stack ?? err.message) : util.inspect(err)}`;
-    asyncError ??= text;
-    if (current) appendStream(current.outputs, 'stderr', text + '\n');
-  };
-  const onRejection = onAsyncError('unhandled promise rejection');
-  const onException = onAsyncError('uncaught exception');
-  process.on('unhandledRejection', onRejection);
-  process.on('uncaughtException', onException);
-
   const reports: CellReport[] = [];
-  let failed: CellReport | null = null;
-  const codeCells = out.cells.filter((c) => c.cell_type === 'code').length;
+  const codeTotal = out.cells.filter((c) => c.cell_type === 'code').length;
   let codeIndex = 0;
   let count = 0;
+  sink.install();
   try {
-    jupyter.lastWriteDisplayData = writeDisplay;
-    process.stdout.write = capture('stdout') as typeof process.stdout.write;
-    process.stderr.write = capture('stderr') as typeof process.stderr.write;
     for (let i = 0; i < out.cells.length; i++) {
       const cell = out.cells[i];
       if (cell.cell_type !== 'code') continue;
@@ -180,51 +94,37 @@ export async function executeNotebook(nb: Notebook, hooks: ExecuteHooks = {}): P
       cell.execution_count = null;
       const src = sourceText(cell.source);
       const head = headOf(src);
-      hooks.onCellStart?.(i + 1, ++codeIndex, codeCells, head);
+      hooks.onCellStart?.(i + 1, ++codeIndex, codeTotal, head);
       if (src.trim() === '') continue;
-      current = cell;
+      sink.current = cell;
+      sink.errors.reset();
       cell.execution_count = ++count;
-      errText = '';
-      errName = 'Error';
-      errValue = null;
-      asyncError = null;
       const t0 = performance.now();
       let ok: boolean;
       try {
         ok = await executor.execute(src);
       } catch (e) {
-        // tslab lets compiler-internal errors escape execute(); they still belong to this cell.
-        errName = (e as Error)?.name ?? 'Error';
-        errValue = (e as Error)?.message ?? String(e);
-        errText += trimStack((e as Error)?.stack ?? String(e)) + '\n';
+        sink.errors.thrown(e); // tslab lets compiler-internal errors escape execute(); they belong to this cell
         ok = false;
       }
       // Let output written by already-resolved callbacks land in this cell before moving on.
       await new Promise((r) => setImmediate(r));
-      if (asyncError !== null) ok = false;
-      const ms = performance.now() - t0;
-      const error = ok ? null : (errText.trim() || asyncError || 'cell failed without an error message');
+      if (sink.errors.async !== null) ok = false;
+      let error: string | null = null;
       if (!ok) {
-        const lines = (errText.trim() || asyncError || '').split('\n');
-        cell.outputs.push({ output_type: 'error', ename: errText.trim() ? errName : 'AsyncError', evalue: errValue ?? lines[0] ?? '', traceback: lines });
-      } else if (errText !== '') {
-        appendStream(cell.outputs, 'stderr', errText);
+        const e = sink.errors.output();
+        cell.outputs.push(e.output);
+        error = e.text;
+      } else if (sink.errors.text !== '') {
+        cell.outputs.push({ output_type: 'stream', name: 'stderr', text: sink.errors.text });
       }
-      const report: CellReport = { cell: i + 1, head, ok, ms, error };
+      const report: CellReport = { cell: i + 1, head, ok, ms: performance.now() - t0, error };
       reports.push(report);
       hooks.onCellEnd?.(report);
-      if (!ok) {
-        failed = report;
-        break;
-      }
+      if (!ok) break;
     }
   } finally {
-    current = null;
-    process.stdout.write = origOut;
-    process.stderr.write = origErr;
-    jupyter.lastWriteDisplayData = null;
-    process.off('unhandledRejection', onRejection);
-    process.off('uncaughtException', onException);
+    sink.uninstall();
     executor.close();
   }
   // Jupyter stores stream text as a list of lines.
@@ -232,5 +132,5 @@ export async function executeNotebook(nb: Notebook, hooks: ExecuteHooks = {}): P
     if (c.cell_type !== 'code') continue;
     for (const o of c.outputs) if (o.output_type === 'stream') o.text = toLines(sourceText(o.text));
   }
-  return { notebook: out, cells: reports, failed };
+  return { notebook: out, cells: reports, failed: reports.find((r) => !r.ok) ?? null };
 }

@@ -39,15 +39,28 @@ export function groupName(g: SummaryRow): string {
   return `${g.label}${g.r !== null ? ` r=${g.r}` : ''} lr=${formatLr(g.lr)}`;
 }
 
-/** Mean and std over seeds of a per-step series, at the steps every seed logged. */
-export function seedBand(runs: readonly RunResult[], value: (m: RunResult['train_info']['metrics'][number]) => number | undefined): { x: number[]; mean: number[]; std: number[] } {
+/** Trailing moving average over `window` points (window 1 = unchanged). */
+export function movingAverage(xs: readonly number[], window: number): number[] {
+  let sum = 0;
+  return xs.map((x, i) => {
+    sum += x;
+    if (i >= window) sum -= xs[i - window];
+    return sum / Math.min(i + 1, window);
+  });
+}
+
+/**
+ * Mean and std over seeds of a per-step series, at the steps every seed logged; each run's series is first smoothed
+ * with a trailing moving average of `smooth` points (batch noise hides the trend otherwise).
+ */
+export function seedBand(runs: readonly RunResult[], value: (m: RunResult['train_info']['metrics'][number]) => number | undefined, smooth = 1): { x: number[]; mean: number[]; std: number[] } {
   const perRun = runs.map((r) => {
-    const m = new Map<number, number>();
-    for (const s of r.train_info.metrics) {
+    const pts = r.train_info.metrics.flatMap((s) => {
       const v = value(s);
-      if (typeof v === 'number' && Number.isFinite(v)) m.set(s.step, v);
-    }
-    return m;
+      return typeof v === 'number' && Number.isFinite(v) ? [[s.step, v] as const] : [];
+    });
+    const sm = movingAverage(pts.map((p) => p[1]), smooth);
+    return new Map(pts.map((p, i) => [p[0], sm[i]]));
   });
   if (perRun.length === 0) return { x: [], mean: [], std: [] };
   const steps = [...perRun[0].keys()].filter((s) => perRun.every((m) => m.has(s))).sort((a, b) => a - b);
@@ -67,11 +80,11 @@ function runsOf(runs: readonly RunResult[], g: SummaryRow): RunResult[] {
 }
 
 /** Mean curve plus a ±1 std band per group; `maxStep` cuts to the first steps. */
-function curveFigure(id: string, title: string, caption: string, groups: readonly SummaryRow[], runs: readonly RunResult[], what: 'train' | 'eval', maxStep = Infinity): NamedFigure | null {
+function curveFigure(id: string, title: string, caption: string, groups: readonly SummaryRow[], runs: readonly RunResult[], what: 'train' | 'eval', maxStep = Infinity, smooth = 1): NamedFigure | null {
   const colors = palette(groups);
   const data: Record<string, unknown>[] = [];
   for (const g of groups) {
-    const band = seedBand(runsOf(runs, g), (m) => (what === 'train' ? m.train_loss : m.eval_loss));
+    const band = seedBand(runsOf(runs, g), (m) => (what === 'train' ? m.train_loss : m.eval_loss), smooth);
     const keep = band.x.map((s, i) => i).filter((i) => band.x[i] <= maxStep);
     if (keep.length === 0) continue;
     const x = keep.map((i) => band.x[i]);
@@ -202,9 +215,10 @@ function costFigure(groups: readonly SummaryRow[]): NamedFigure | null {
 export function buildFigures(groups: readonly SummaryRow[], runs: readonly RunResult[]): NamedFigure[] {
   const maxStep = Math.max(0, ...runs.flatMap((r) => r.train_info.metrics.map((m) => m.step)));
   const early = Math.max(5, Math.min(100, Math.ceil(maxStep * 0.25)));
+  const smooth = Math.max(1, Math.round(maxStep / 40));
   const figs = [
-    curveFigure('loss-curves', 'Training loss', 'Mean training loss over seeds per step, with a ±1 std band.', groups, runs, 'train'),
-    curveFigure('loss-curves-early', `Training loss, first ${early} steps`, 'The start of training, where Bone is claimed to pull ahead.', groups, runs, 'train', early),
+    curveFigure('loss-curves', 'Training loss', `Mean training loss over seeds per step, each run smoothed over ${smooth} step(s), with a ±1 std band.`, groups, runs, 'train', Infinity, smooth),
+    curveFigure('loss-curves-early', `Training loss, first ${early} steps`, 'The start of training, where Bone is claimed to pull ahead (unsmoothed).', groups, runs, 'train', early),
     curveFigure('eval-loss-curves', 'Held-out loss during training', 'Mean held-out loss over seeds at each evaluation, with a ±1 std band.', groups, runs, 'eval'),
     blockSizeFigure(groups),
     paramsFigure(groups),

@@ -54,13 +54,24 @@ function kindRank(kind: string): number {
 
 /** The per-group summary as an arquero table: keys, counts, and `<metric>_{n,mean,std}` columns. */
 export function summaryTable(rows: readonly RunRow[]): aq.ColumnTable {
-  const ok = rows.map((r) => ({ ...r, ok: r.status === 'ok' ? 1 : 0, div: r.status === 'diverged' ? 1 : 0, bad: r.status === 'failed' || r.status === 'cancelled' ? 1 : 0 }));
-  // Metric values of runs that are not ok are already null in RunRow (step time/memory are kept only for ok runs here).
-  const t = aq.from(ok.map((r) => {
-    const o: Record<string, unknown> = { group: r.group, label: r.label, kind: r.kind, r: r.r, lr: r.lr, ok: r.ok, div: r.div, bad: r.bad, params: r.params };
-    for (const m of METRICS) o[m.key] = r.status === 'ok' ? r[m.key] : null;
-    return o;
-  }));
+  // Only ok runs contribute metric values (a diverged run's step time is real, but its row would mix in a broken run).
+  const t = aq.from(
+    rows.map((r) => {
+      const o: Record<string, unknown> = {
+        group: r.group,
+        label: r.label,
+        kind: r.kind,
+        r: r.r,
+        lr: r.lr,
+        ok: r.status === 'ok' ? 1 : 0,
+        div: r.status === 'diverged' ? 1 : 0,
+        bad: r.status === 'failed' || r.status === 'cancelled' ? 1 : 0,
+        params: r.params,
+      };
+      for (const m of METRICS) o[m.key] = r.status === 'ok' ? r[m.key] : null;
+      return o;
+    }),
+  );
   const roll: Record<string, unknown> = {
     n_runs: aq.op.count(),
     n_ok: aq.op.sum('ok'),

@@ -38,6 +38,18 @@ test('forward (chunked and scan) matches the float64 token-by-token reference', 
   });
 });
 
+test('dim_att different from n_embd (3 heads of 8 on a 16-wide model) matches the reference too', () => {
+  const c = tinyConfig({ dim_att: 24 });
+  const weights = randomWeights(c, 17);
+  const ids = randomIds(2, 1, 9);
+  const m = new Rwkv6Model(c, weights, { chunkLen: 4 });
+  const x = tf.tensor2d(ids, [1, 9], 'int32');
+  const lg = m.logits(x);
+  assertClose(lg.arraySync(), [refForward(c, weights, ids[0])], 2e-4, 'logits');
+  tf.dispose([x, lg]);
+  m.dispose();
+});
+
 test('createRwkv6: one seed fixes the weights; init is sensible (decays spread, finite logits)', () => {
   const a = rwkv6Weights(createRwkv6(cfg, { seed: 3 }));
   const a2 = createRwkv6(cfg, { seed: 3 });

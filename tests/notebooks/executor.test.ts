@@ -34,7 +34,7 @@ test('executes print, HTML display, ./lib import and top-level await into a vali
   const file = write('ok', [
     '%md\n# a tiny notebook',
     'console.log("hello", 6 * 7);',
-    'import * as tslab from "tslab";\ntslab.display.html("<b id=\\"x\\">bold</b>");',
+    'import * as tslab from "tslab";\ntslab.display.html("<b id=\\"x\\">bold</b>");\nconst d = tslab.newDisplay();\nd.text("first");\nd.text("updated");',
     'import { Rng } from "./lib/util/random";\nconsole.log(new Rng(7).next().toFixed(9));',
     'await new Promise((r) => setTimeout(r, 20));\nconsole.log(process.cwd() === ' + JSON.stringify(PROJECT_ROOT) + ', process.env.BONELAB_NB_TEST);',
   ]);
@@ -49,6 +49,9 @@ test('executes print, HTML display, ./lib import and top-level await into a vali
   const html = cells[1].outputs.find((o) => o.output_type === 'display_data');
   assert.ok(html && html.output_type === 'display_data', 'HTML display captured');
   assert.is(sourceText(html.data['text/html']), '<b id="x">bold</b>');
+  const shown = cells[1].outputs.filter((o) => o.output_type === 'display_data');
+  assert.is(shown.length, 2, 'an updated display stays one output');
+  assert.equal(shown[1].output_type === 'display_data' && shown[1].data['text/plain'], ['updated']);
   assert.is(text(cells[2].outputs, 'stdout'), `${new Rng(7).next().toFixed(9)}\n`, './lib import ran the kit code');
   assert.is(text(cells[3].outputs, 'stdout'), 'true passed-through\n', 'cwd is the project root and env passes through');
   // The source notebook is left untouched.

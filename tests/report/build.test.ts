@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildReport } from '../../lib/report/build';
+import { movingAverage, seedBand } from '../../lib/report/figures';
 import { runRow } from '../../lib/report/rows';
 import { summarize } from '../../lib/report/stats';
 import { summarizeRuns } from '../../lib/report/summary';
@@ -82,6 +83,19 @@ test('buildReport writes CSV/Markdown/LaTeX tables, self-contained figures and o
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('seed bands: mean and sample std across seeds at common steps; smoothing is a trailing mean', () => {
+  const runs = [0, 1].map((seed) => fakeRun({ adapter: { kind: 'bone', r: 8 }, seed, steps: 6, finalLoss: 1, accuracy: 0.5, stepMs: 10, peakMb: 1, gradNorm: 1 }));
+  runs[1].train_info.metrics = runs[1].train_info.metrics.slice(0, 4); // seed 1 logged fewer steps
+  const b = seedBand(runs, (m) => m.train_loss);
+  assert.equal(b.x, [1, 2, 3, 4]);
+  const a0 = runs[0].train_info.metrics[2].train_loss;
+  const a1 = runs[1].train_info.metrics[2].train_loss;
+  assert.ok(Math.abs(b.mean[2] - (a0 + a1) / 2) < 1e-12);
+  assert.ok(Math.abs(b.std[2] - Math.abs(a0 - a1) / Math.SQRT2) < 1e-12);
+  assert.equal(movingAverage([1, 2, 3, 4], 2), [1, 1.5, 2.5, 3.5]);
+  assert.equal(movingAverage([1, 2, 3], 1), [1, 2, 3]);
 });
 
 test('buildReport: an empty results folder is a clear error', () => {
