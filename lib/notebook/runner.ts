@@ -77,7 +77,22 @@ export function runNotebook(file: string, opts: RunNotebookOptions): Promise<Not
     execArgv: ['--import', 'tsx'],
     env,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    // Its own process group, so a timeout or Ctrl-C also ends the grid workers a notebook cell has started.
+    detached: true,
   });
+  const killGroup = (): void => {
+    try {
+      if (child.pid) process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  };
+  const onSignal = (): void => {
+    killGroup();
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   // Output outside cells (start-up crashes) is kept to explain a failure.
   const keep = (b: Buffer): void => {
     tail = (tail + b.toString('utf8')).slice(-4000);
@@ -102,12 +117,14 @@ export function runNotebook(file: string, opts: RunNotebookOptions): Promise<Not
   const timer = opts.timeoutSec && opts.timeoutSec > 0
     ? setTimeout(() => {
         timedOut = true;
-        child.kill('SIGKILL');
+        killGroup();
       }, opts.timeoutSec * 1000)
     : null;
   return new Promise((resolve) => {
     child.on('exit', (code, signal) => {
       if (timer) clearTimeout(timer);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
       const wallMs = Date.now() - t0;
       let error: string | null = null;
       if (timedOut) error = `timed out after ${opts.timeoutSec}s in cell ${current}`;

@@ -72,6 +72,15 @@ test('a failing cell stops the run, is named, and its error is saved', async () 
   assert.equal([cells[2].execution_count, cells[2].outputs.length], [null, 0], 'cells after the failure do not run');
 });
 
+test('a notebook over its time limit is killed and reported as timed out', async () => {
+  const file = write('slow', ['await new Promise((r) => setTimeout(r, 120000));']);
+  const t0 = Date.now();
+  const run = await runNotebook(file, { outDir: path.join(tmp, 'out'), timeoutSec: 8 });
+  assert.not.ok(run.ok);
+  assert.match(run.error ?? '', /timed out after 8s/);
+  assert.ok(Date.now() - t0 < 60000, 'killed long before the cell would have finished');
+});
+
 test('CLI: a type error exits non-zero naming the notebook, the cell and the diagnostic', () => {
   const file = write('typeerr', ['const a = 1;', 'const s: number = "text";']);
   const res = spawnSync(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'bin', 'bonelab.ts'), 'notebooks', file, '--out', path.join(tmp, 'out')], {
