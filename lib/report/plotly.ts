@@ -50,7 +50,7 @@ export function figureDiv(fig: FigureSpec, id: string, height = 440): string {
 const STYLE = `body { font-family: system-ui, sans-serif; margin: 1.5em auto; max-width: 1100px; color: #222; }
 table { border-collapse: collapse; font-size: 90%; margin: 0.5em 0 1.5em; }
 th, td { padding: 3px 9px; border-bottom: 1px solid #ddd; text-align: right; vertical-align: top; }
-th { border-bottom: 2px solid #888; } td.l, th.l { text-align: left; }
+th { border-bottom: 2px solid #888; } td.l, th.l { text-align: left; } td:not(.l) { white-space: nowrap; }
 .caption { color: #555; font-size: 90%; } .holds { color: #1a7f37; font-weight: 600; } .fails { color: #c62828; font-weight: 600; }
 .inconclusive { color: #8a6d00; } code { background: #f4f4f4; padding: 0 3px; }`;
 
