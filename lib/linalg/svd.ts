@@ -33,6 +33,20 @@ export function singularValues(a: Matrix): Float64Array {
   return svdTall(a.rows >= a.cols ? a : transpose(a), false).d;
 }
 
+/**
+ * Numerical rank: how many singular values exceed rtol * (largest singular value). The default rtol = max(m, n) * eps
+ * is numpy's matrix_rank convention for float64 data; pass a larger one for data that went through float32.
+ */
+export function numericalRank(a: Matrix, rtol?: number): number {
+  const tol = rtol ?? Math.max(a.rows, a.cols) * EPS;
+  if (!Number.isFinite(tol) || tol < 0) throw new Error(`linalg: numericalRank rtol must be a finite number >= 0, got ${rtol}`);
+  const s = singularValues(a);
+  if (s.length === 0 || s[0] === 0) return 0;
+  let rank = 0;
+  while (rank < s.length && s[rank] > tol * s[0]) rank++;
+  return rank;
+}
+
 /** Flip (u_k, v_k) pairs so the largest-|.| entry of each u_k is positive. */
 export function canonicalSigns(s: Svd): Svd {
   const { U, V } = s;
@@ -66,16 +80,34 @@ function rotateRows(m: Float64Array, len: number, i: number, j: number, c: numbe
   }
 }
 
-/** Householder vector for x (in place): returns [tau, alpha] with (I - tau v v^T) x = alpha e_1; tau = 0 when x = 0. */
+/**
+ * Householder vector for x (in place), LAPACK dlarfg-style: returns [tau, beta] with (I - tau v v^T) x = beta e_1,
+ * v[0] = 1 and |v[i]| <= 1; tau = 0 (H = I) when x = 0.
+ * The norm is taken of x / max|x|: in rank-deficient matrices the trailing columns hold roundoff remainders as small as
+ * 1e-155, whose squares underflow, and an unscaled 2 / |v|^2 then overflows and turns the bidiagonal into NaN.
+ */
 function householder(v: Float64Array): [number, number] {
-  let norm2 = 0;
-  for (let i = 0; i < v.length; i++) norm2 += v[i] * v[i];
-  if (norm2 === 0) return [0, 0];
-  const norm = Math.sqrt(norm2);
-  const alpha = v[0] >= 0 ? -norm : norm;
-  v[0] -= alpha;
-  const vv = norm2 - 2 * alpha * (v[0] + alpha) + alpha * alpha; // |x - alpha e1|^2
-  return [2 / vv, alpha];
+  let scale = 0;
+  for (let i = 0; i < v.length; i++) scale = Math.max(scale, Math.abs(v[i]));
+  if (scale === 0) return [0, 0];
+  let ss = 0;
+  for (let i = 0; i < v.length; i++) {
+    const t = v[i] / scale;
+    ss += t * t;
+  }
+  const norm = scale * Math.sqrt(ss);
+  const x0 = v[0];
+  const beta = x0 >= 0 ? -norm : norm;
+  const pivot = x0 - beta; // |pivot| = |x0| + norm >= every |x_i|: no overflow below
+  let vv = 1;
+  for (let i = 1; i < v.length; i++) {
+    v[i] /= pivot;
+    vv += v[i] * v[i];
+  }
+  v[0] = 1;
+  // tau from v itself (not (beta - x0) / beta): when x is subnormal, norm and beta keep only a few bits, and a tau
+  // inconsistent with v makes H non-orthogonal; with v^T v in [1, len] this H is orthogonal to working precision.
+  return [2 / vv, beta];
 }
 
 interface Tall {
@@ -201,23 +233,29 @@ function givens(a: number, b: number): [number, number, number] {
 function bidiagonalQr(d: Float64Array, e: Float64Array, Ut: Float64Array | null, m: number, Vt: Float64Array | null, n: number): void {
   let anorm = 0;
   for (let i = 0; i < n; i++) anorm = Math.max(anorm, Math.abs(d[i]) + (i < n - 1 ? Math.abs(e[i]) : 0));
+  // NaN here would make every "negligible" test false and the sweeps spin to maxIter: fail with the real cause.
+  if (!Number.isFinite(anorm)) throw new Error(`linalg: SVD bidiagonal of the ${m}x${n} input is not finite (${anorm})`);
   if (anorm === 0) return;
-  const tol = EPS * anorm;
+  // Absolute floor: the bidiagonalisation already perturbed B by ~eps ||A||, so entries below it carry no information,
+  // and the relative test alone never fires next to exact zeros (rank-deficient inputs).
+  const floor = EPS * anorm;
+  // e_i is negligible by Golub & Van Loan's |e_i| <= eps (|d_i| + |d_i+1|), or below the floor.
+  const small = (i: number): boolean => Math.abs(e[i]) <= Math.max(EPS * (Math.abs(d[i]) + Math.abs(d[i + 1])), floor);
   const maxIter = 50 * n + 100; // Golub-Kahan needs about 2 steps per singular value
   let iter = 0;
   let hi = n - 1;
   while (hi > 0) {
-    if (Math.abs(e[hi - 1]) <= tol) {
+    if (small(hi - 1)) {
       e[hi - 1] = 0;
       hi--;
       continue;
     }
     let lo = hi - 1;
-    while (lo > 0 && Math.abs(e[lo - 1]) > tol) lo--;
+    while (lo > 0 && !small(lo - 1)) lo--;
     if (lo > 0) e[lo - 1] = 0;
     let zeroAt = -1;
     for (let i = hi; i >= lo; i--) {
-      if (Math.abs(d[i]) <= tol) {
+      if (Math.abs(d[i]) <= floor) {
         zeroAt = i;
         break;
       }

@@ -11,7 +11,7 @@ import { createAdapter, numAdapterParams, resolveAdapterConfig } from '../adapte
 import { AdapterConfigError, type AdapterLayer } from '../adapters/types';
 import { countTrainable, targetShapes, type LinearShape } from '../experiments/budget';
 import type { ExperimentConfig } from '../experiments/types';
-import { singularValues } from '../linalg/svd';
+import { numericalRank, singularValues } from '../linalg/svd';
 import { fromArray, type Matrix } from '../linalg/matrix';
 import { createLinear } from '../models/linear';
 import { Rng, deriveSeed } from '../util/random';
@@ -31,7 +31,7 @@ export interface BlockSizeOptions {
 export interface BlockSizeRow {
   r: number;
   bone_params: number;
-  /** Numerical rank of ΔW_bone at the fitted block (pivots above 1e-5 of the largest entry). */
+  /** Numerical rank of ΔW_bone at the fitted block (singular values above 1e-5 of the largest). */
   bone_rank: number;
   /** ||T - ΔW_bone|| / ||T|| at the least-squares optimum. */
   bone_fit_error: number;
@@ -75,44 +75,6 @@ export function truncatedSvdError(s: Float64Array, k: number): number {
     if (i >= k) tail += s[i] * s[i];
   }
   return Math.sqrt(tail / all);
-}
-
-/**
- * Numerical rank by Gaussian elimination with full pivoting in float64: pivots above rel * (largest |entry|) count.
- * (Not an SVD: these updates are exactly low-rank with repeated columns, the hardest case for QR sweeps.)
- */
-export function numericalRank(m: Matrix, rel = 1e-5): number {
-  const a = Float64Array.from(m.data);
-  const { rows, cols } = m;
-  let top = 0;
-  for (let i = 0; i < a.length; i++) top = Math.max(top, Math.abs(a[i]));
-  if (top === 0) return 0;
-  const rowPerm = Array.from({ length: rows }, (_, i) => i);
-  const colPerm = Array.from({ length: cols }, (_, i) => i);
-  let rank = 0;
-  for (; rank < Math.min(rows, cols); rank++) {
-    let best = 0;
-    let bi = rank;
-    let bj = rank;
-    for (let i = rank; i < rows; i++) {
-      for (let j = rank; j < cols; j++) {
-        const v = Math.abs(a[rowPerm[i] * cols + colPerm[j]]);
-        if (v > best) [best, bi, bj] = [v, i, j];
-      }
-    }
-    if (best <= rel * top) break;
-    [rowPerm[rank], rowPerm[bi]] = [rowPerm[bi], rowPerm[rank]];
-    [colPerm[rank], colPerm[bj]] = [colPerm[bj], colPerm[rank]];
-    const p = rowPerm[rank] * cols;
-    const pivot = a[p + colPerm[rank]];
-    for (let i = rank + 1; i < rows; i++) {
-      const q = rowPerm[i] * cols;
-      const f = a[q + colPerm[rank]] / pivot;
-      if (f === 0) continue;
-      for (let j = rank; j < cols; j++) a[q + colPerm[j]] -= f * a[p + colPerm[j]];
-    }
-  }
-  return rank;
 }
 
 async function medianForwardMs(layer: AdapterLayer, x: tf.Tensor2D, reps: number): Promise<number> {
@@ -160,7 +122,8 @@ export async function exploreBlockSizes(opts: BlockSizeOptions): Promise<BlockSi
         rows.push({
           r,
           bone_params: boneParams,
-          bone_rank: numericalRank(fromArray(opts.out, opts.in, dwData)),
+          // ΔW comes from float32 tensors: a float32-level tolerance, not float64's.
+          bone_rank: numericalRank(fromArray(opts.out, opts.in, dwData), 1e-5),
           bone_fit_error: frobenius(resid) / targetNorm,
           bone_fit_expected: Math.sqrt(Math.max(0, 1 - Math.min(r, opts.in) / opts.in)),
           lora_rank: k,

@@ -2,16 +2,11 @@
  * Rich output for notebooks: HTML, markdown, arquero tables and offline plotly figures, through tslab's display
  * API. Outside a kernel (a script importing the same code) each call falls back to plain text on stdout.
  */
-import * as fs from 'node:fs';
 import * as tslab from 'tslab';
 import { from, toHTML, toMarkdown, type Table } from 'arquero';
+import { escapeHtml, plotlyBundleScript, type FigureSpec } from '../report/plotly';
 
-/** A plotly figure as plain JSON (what lib/report's figure builders return). */
-export interface FigureSpec {
-  data: Record<string, unknown>[];
-  layout?: Record<string, unknown>;
-  config?: Record<string, unknown>;
-}
+export type { FigureSpec } from '../report/plotly';
 
 export interface TableOptions {
   /** Caption shown above the table (plain text). */
@@ -55,10 +50,6 @@ function isTable(t: Table | readonly object[]): t is Table {
   return !Array.isArray(t);
 }
 
-function escapeHtml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
 /** Render an arquero table (or plain row objects) as an HTML table. */
 export function tableHtml(table: Table | readonly object[], opts: TableOptions = {}): string {
   const t: Table = isTable(table) ? table : from(table as object[]);
@@ -84,21 +75,6 @@ export function showTable(table: Table | readonly object[], opts: TableOptions =
 /** Process-wide: the plotly bundle is embedded with the first figure only (one kernel process = one notebook). */
 let plotlyEmitted = false;
 let figureCount = 0;
-
-/**
- * A UMD bundle as an inline script that always defines its browser global. A UMD header registers with require.js
- * or CommonJS when `define`/`module`/`exports` exist (classic Jupyter has require.js), leaving window.Plotly unset,
- * so they are shadowed inside a function scope.
- */
-export function wrapUmdScript(js: string): string {
-  const safe = js.replace(/<\/script/gi, '<\\/script');
-  return `<script type="text/javascript">(function () { var define, module, exports, require;\n${safe}\n}).call(window);</script>`;
-}
-
-/** The plotly.js bundle (plotly.js-dist-min, ~4.8 MB) as an inline script that sets window.Plotly. */
-export function plotlyBundleScript(): string {
-  return wrapUmdScript(fs.readFileSync(require.resolve('plotly.js-dist-min'), 'utf8'));
-}
 
 /** Deterministic short hash so re-running a notebook gives the same element ids. */
 function hash(s: string): string {

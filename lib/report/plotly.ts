@@ -20,17 +20,26 @@ export interface NamedFigure {
   figure: FigureSpec;
 }
 
+/**
+ * A UMD bundle as one inline script that always defines its browser global. A UMD header registers with require.js
+ * or CommonJS when `define`/`module`/`exports` exist (classic Jupyter has require.js), leaving the global unset, so
+ * they (and `require`) are shadowed inside a function scope run with `this` = window. `</script` inside the bundle is
+ * escaped so it cannot close the tag early. With `global`, a page that already has window[global] skips the script.
+ */
+export function wrapUmdScript(js: string, global?: string): string {
+  const safe = js.replace(/<\/script/gi, '<\\/script');
+  const skip = global ? `if (window[${JSON.stringify(global)}]) return; ` : '';
+  return `<script type="text/javascript">(function () { ${skip}var define, module, exports, require;\n${safe}\n}).call(window);</script>`;
+}
+
 let bundle: string | null = null;
 
 /**
- * The plotly bundle as one inline <script>. `define`/`module`/`exports` are shadowed so that a page with require.js
- * (Jupyter) does not swallow the UMD export; `</script` inside the bundle is escaped.
+ * The plotly.js bundle (plotly.js-dist-min, ~4.8 MB) inline, so pages and notebook outputs work offline; it sets
+ * window.Plotly even under require.js. Read once per process. Used by report pages and notebook figures alike.
  */
-export function plotlyScriptTag(): string {
-  if (bundle === null) {
-    const js = fs.readFileSync(require.resolve('plotly.js-dist-min'), 'utf8').replace(/<\/script/gi, '<\\/script');
-    bundle = `<script>(function () { if (window.Plotly) return; var define, module, exports;\n${js}\n}).call(window);</script>`;
-  }
+export function plotlyBundleScript(): string {
+  if (bundle === null) bundle = wrapUmdScript(fs.readFileSync(require.resolve('plotly.js-dist-min'), 'utf8'), 'Plotly');
   return bundle;
 }
 
@@ -61,7 +70,7 @@ export function htmlPage(title: string, body: string, plotly: boolean): string {
     '<html lang="en"><head><meta charset="utf-8">',
     `<title>${escapeHtml(title)}</title>`,
     `<style>${STYLE}</style>`,
-    plotly ? plotlyScriptTag() : '',
+    plotly ? plotlyBundleScript() : '',
     '</head><body>',
     body,
     '</body></html>',

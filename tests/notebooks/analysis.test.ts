@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { assertNoLeak, setupBackend } from '../util';
 import { ADAPTER_KINDS } from '../../lib/adapters/registry';
 import { adapterTour, tourVerdict, type TourRow } from '../../lib/notebook/adapter-tour';
-import { boneLeastSquaresBlock, exploreBlockSizes, numericalRank, truncatedSvdError } from '../../lib/notebook/block-size';
+import { boneLeastSquaresBlock, exploreBlockSizes, truncatedSvdError } from '../../lib/notebook/block-size';
 import { fromArray } from '../../lib/linalg/matrix';
 import { Rng, deriveSeed } from '../../lib/util/random';
 
@@ -36,18 +36,6 @@ test('tourVerdict names the kind that fails a check', () => {
   const v = tourVerdict([ok, bad]);
   assert.match(v, /\*\*fails\*\* for dora: merged forward equals unmerged/);
   assert.match(v, /\*\*holds\*\* for all 2 kinds: output at init/);
-});
-
-test('numericalRank: exact low-rank matrices with repeated columns', () => {
-  const rng = new Rng(5);
-  const n = 64;
-  const r = 4;
-  const d = rng.normalArray(n * r, 1);
-  const a = new Float64Array(n * n);
-  for (let o = 0; o < n; o++) for (let c = 0; c < n; c++) a[o * n + c] = d[(c % r) * n + o];
-  assert.is(numericalRank(fromArray(n, n, a)), r);
-  assert.is(numericalRank(fromArray(3, 3, [1, 2, 3, 2, 4, 6, 0, 0, 1])), 2);
-  assert.is(numericalRank(fromArray(2, 2, [0, 0, 0, 0])), 0);
 });
 
 test('truncatedSvdError from singular values', () => {

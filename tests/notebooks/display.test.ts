@@ -5,7 +5,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as vm from 'node:vm';
-import { figureHtml, tableHtml, wrapUmdScript } from '../../lib/notebook/display';
+import * as tslab from 'tslab';
+import { figureHtml, showFigure, tableHtml } from '../../lib/notebook/display';
+import { plotlyBundleScript, wrapUmdScript } from '../../lib/report/plotly';
 
 test('tableHtml renders every row and rounds to the requested digits', () => {
   const html = tableHtml([{ method: 'bone', acc: 0.123456789 }, { method: 'lora<x>', acc: 0.5 }], { caption: 'T1 & more', digits: 3 });
@@ -56,6 +58,33 @@ test('wrapUmdScript sets window.Plotly even with require.js and CommonJS globals
   assert.is(amdCalls.length, 0);
   assert.equal(wrapped.module, module, 'the page globals are untouched');
   assert.is(wrapUmdScript('var s = "</script>";').match(/<\/script>/g)?.length, 1, 'a bundle cannot close the tag early');
+});
+
+test('wrapUmdScript with a global name skips the bundle on a page that already has it', () => {
+  const existing = { newPlot: 'old' };
+  const again = runScript(wrapUmdScript(UMD, 'Plotly'), { Plotly: existing });
+  assert.is(again.Plotly, existing, 'not re-evaluated');
+  const fresh = runScript(wrapUmdScript(UMD, 'Plotly'), {});
+  assert.is(typeof (fresh.Plotly as { newPlot?: unknown })?.newPlot, 'function');
+});
+
+test('showFigure embeds the shared plotly bundle (shadowed UMD) with its first figure only', () => {
+  const shown: string[] = [];
+  const original = tslab.display.html;
+  (tslab.display as { html: (s: string) => void }).html = (s: string) => void shown.push(s);
+  try {
+    const fig = { data: [{ type: 'bar', x: [1], y: [2] }] };
+    showFigure(fig);
+    showFigure(fig);
+  } finally {
+    (tslab.display as { html: (s: string) => void }).html = original;
+  }
+  const bundle = plotlyBundleScript();
+  assert.ok(bundle.startsWith('<script type="text/javascript">(function () { if (window["Plotly"]) return; var define, module, exports, require;\n'), 'shadowing wrapper');
+  assert.ok(bundle.includes('plotly.js v'), 'the real bundle, inline');
+  assert.is(shown.length, 2);
+  assert.ok(shown[0].startsWith(bundle), 'first figure carries the bundle');
+  assert.not.ok(shown[1].includes('plotly.js v'), 'second figure does not');
 });
 
 test.run();

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildReport } from '../../lib/report/build';
+import { plotlyBundleScript } from '../../lib/report/plotly';
 import { movingAverage, seedBand } from '../../lib/report/figures';
 import { runRow } from '../../lib/report/rows';
 import { summarize } from '../../lib/report/stats';
@@ -77,6 +78,7 @@ test('buildReport writes CSV/Markdown/LaTeX tables, self-contained figures and o
     assert.not.match(fig, /<script[^>]+src=/, 'no external scripts');
     const html = fs.readFileSync(path.join(dir, 'report.html'), 'utf8');
     assert.is(html.split('plotly.js v3.7.0').length - 1, 1, 'plotly embedded exactly once');
+    assert.ok(html.includes(plotlyBundleScript()) && fig.includes(plotlyBundleScript()), 'pages embed the shared wrapped bundle');
     assert.is(html.split('Plotly.newPlot("fig-').length - 1, figs.length, 'one plot per figure');
     assert.match(html, /class="l holds">holds</);
     assert.ok(!html.includes(stale.run_info.variant), 'stale run not in the report');
