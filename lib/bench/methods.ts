@@ -87,9 +87,9 @@ export function benchBatches(dir: string, batchSize: number, n: number): Batch[]
 }
 
 function forwardMs(model: CausalLM, b: Batch): number {
-  const { ids } = batchTensors(b);
+  const { ids, labels } = batchTensors(b);
   const t = timeIt(() => [model.logits(ids)], 3, 1);
-  ids.dispose();
+  tf.dispose([ids, labels]);
   return t.median_ms;
 }
 

@@ -66,7 +66,7 @@ test('bonelab grid --list expands an experiment file; bad options are clear erro
 test('every experiment file expands in every preset (except real-checkpoint, which needs a checkpoint folder)', async () => {
   const { listExperimentFiles, readExperimentFile, findExperimentFile, applyPreset, expandGrid } = await import('../../lib/experiments/grid-spec');
   const names = listExperimentFiles();
-  for (const want of ['main', 'main-table', 'block-size', 'convergence', 'bone-vs-bat', 'learning-rate', 'real-checkpoint', 'rwkv6']) assert.ok(names.includes(want), `experiments/${want}.json`);
+  for (const want of ['main', 'main-table', 'block-size', 'convergence', 'bone-vs-bat', 'learning-rate', 'real-checkpoint', 'main-table-rwkv6']) assert.ok(names.includes(want), `experiments/${want}.json`);
   for (const name of names) {
     const file = readExperimentFile(findExperimentFile(name));
     for (const preset of ['smoke', 'quick', 'full']) {
