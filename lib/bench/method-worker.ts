@@ -9,7 +9,7 @@ async function main(): Promise<void> {
   const arg = process.argv[2];
   if (!arg) throw new Error('method-worker: expected the options as a JSON argument');
   await initBackend();
-  const row = await benchMethod(JSON.parse(arg) as MethodBenchOptions);
+  const row = benchMethod(JSON.parse(arg) as MethodBenchOptions);
   process.stdout.write(`${JSON.stringify(row)}\n`);
 }
 

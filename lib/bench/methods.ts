@@ -17,9 +17,11 @@ import { loadModel } from '../models/load';
 import { selectTargets } from '../models/targets';
 import type { CausalLM, Linear } from '../models/types';
 import { loadTokenizer } from '../tokenizer/tokenizer';
-import { median, trainLoop } from '../train/loop';
+import { median, trainStep } from '../train/loop';
+import { AdamW } from '../train/optimizer';
 import { averagedBaseGrads } from '../train/loraga-grad';
 import { collectTrainParams, countParams } from '../train/params';
+import type { TrainParam } from '../train/optimizer';
 import { timeIt } from './timing';
 
 export const BENCH_METHODS = ['bone', 'bat', 'lora', 'pissa', 'olora', 'dora', 'loraga', 'full'] as const;
@@ -94,19 +96,68 @@ function forwardMs(model: CausalLM, b: Batch): number {
 }
 
 /** Fine-tune one method for opts.steps steps and measure it (run it in its own process for a clean peak RSS). */
-export async function benchMethod(o: MethodBenchOptions): Promise<MethodBenchRow> {
+export function benchMethod(o: MethodBenchOptions): MethodBenchRow {
   const before = tf.memory().numTensors;
-  const model = loadModel(o.baseDir);
+  const batches = benchBatches(o.baseDir, o.batchSize, Math.min(o.steps, 8));
+  const { model, cfg, params, opt } = prepared(o, o.method, batches);
   let row: Omit<MethodBenchRow, 'leaked_tensors' | 'peak_rss_mb'>;
   try {
-    const shapes = trainableShapes(model, o.targets);
-    const cfg = matchedConfig(o.method, o.boneR, shapes);
-    const batches = benchBatches(o.baseDir, o.batchSize, Math.min(o.steps, 8));
-    const batchAt = (i: number) => batches[i % batches.length];
+    const ms: number[] = [];
+    const tokens: number[] = [];
+    let last = NaN;
+    for (let step = 0; step < o.steps; step++) {
+      const b = batches[step % batches.length];
+      const t0 = performance.now();
+      const r = trainStep(model, params, opt, [b], 1e-4, 1);
+      const dt = performance.now() - t0;
+      if (!r.finite) throw new Error(`bench ${o.method}: loss became non-finite at step ${step + 1}`);
+      last = r.loss;
+      // the first step pays one-off costs (kernel set-up, caches): leave it out of the figures
+      if (step > 0 || o.steps === 1) {
+        ms.push(dt);
+        tokens.push(b.segmentIds.reduce((a, x) => a + (x !== 0 ? 1 : 0), 0) / (dt / 1000));
+      }
+    }
+    const adapterFwd = forwardMs(model, batches[0]);
+    mergeAndUnload(model);
+    const mergedFwd = forwardMs(model, batches[0]);
+    const base = loadModel(o.baseDir);
+    const baseFwd = forwardMs(base, batches[0]);
+    base.dispose();
+    row = {
+      bench: 'method',
+      method: o.method,
+      r: 'r' in cfg ? cfg.r : null,
+      trainable_params: countParams(params),
+      steps: o.steps,
+      step_ms: median(ms),
+      tokens_per_s: median(tokens),
+      forward_ms: { adapter: adapterFwd, merged: mergedFwd, base: baseFwd },
+      final_train_loss: last,
+    };
+  } finally {
+    opt.dispose();
+    model.dispose();
+  }
+  return { ...row, peak_rss_mb: process.resourceUsage().maxRSS / 1024, leaked_tensors: tf.memory().numTensors - before };
+}
+
+export interface InterleavedTiming {
+  method: BenchMethod;
+  /** Median wall time of one optimiser step. */
+  step_ms: number;
+  tokens_per_s: number;
+}
+
+/** A model with `method` injected at Bone r's budget, ready to step (LoRA-GA gets its gradient pass). */
+function prepared(o: Omit<MethodBenchOptions, 'method' | 'steps'>, method: BenchMethod, batches: Batch[]): { model: CausalLM; cfg: AdapterConfig; params: TrainParam[]; opt: AdamW } {
+  const model = loadModel(o.baseDir);
+  try {
+    const cfg = matchedConfig(method, o.boneR, trainableShapes(model, o.targets));
     let ctxFor: ContextFor | undefined;
     let grads: Map<string, tf.Tensor2D> | null = null;
     if (cfg.kind === 'loraga') {
-      grads = averagedBaseGrads(model, shapes.map((l) => l.name), batches.slice(0, 2));
+      grads = averagedBaseGrads(model, trainableShapes(model, o.targets).map((l) => l.name), batches.slice(0, 2));
       const g = grads;
       ctxFor = (name) => ({ initGrad: g.get(name) });
     }
@@ -116,37 +167,42 @@ export async function benchMethod(o: MethodBenchOptions): Promise<MethodBenchRow
       if (grads) tf.dispose([...grads.values()]);
     }
     const params = collectTrainParams(model, { loraPlusRatio: null });
-    const out = await trainLoop({
-      model,
-      params,
-      batchAt,
-      steps: o.steps,
-      gradAccum: 1,
-      optimizer: { lr: 1e-4, weightDecay: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, loraPlusRatio: null, clipNorm: 1 },
-      schedule: { kind: 'constant', warmupSteps: 0 },
-    });
-    if (out.status !== 'ok') throw new Error(`bench ${o.method}: training ${out.status}`);
-    const adapterFwd = forwardMs(model, batches[0]);
-    mergeAndUnload(model);
-    const mergedFwd = forwardMs(model, batches[0]);
-    const base = loadModel(o.baseDir);
-    const baseFwd = forwardMs(base, batches[0]);
-    base.dispose();
-    // the first step pays one-off costs (kernel set-up, caches): leave it out of the throughput figures
-    const steady = out.metrics.length > 1 ? out.metrics.slice(1) : out.metrics;
-    row = {
-      bench: 'method',
-      method: o.method,
-      r: 'r' in cfg ? cfg.r : null,
-      trainable_params: countParams(params),
-      steps: out.stepsDone,
-      step_ms: out.stepMsMedian,
-      tokens_per_s: median(steady.map((m) => m.tokens_per_s)),
-      forward_ms: { adapter: adapterFwd, merged: mergedFwd, base: baseFwd },
-      final_train_loss: out.metrics[out.metrics.length - 1].train_loss,
-    };
-  } finally {
+    return { model, cfg, params, opt: new AdamW(params, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 }) };
+  } catch (e) {
     model.dispose();
+    throw e;
   }
-  return { ...row, peak_rss_mb: process.resourceUsage().maxRSS / 1024, leaked_tensors: tf.memory().numTensors - before };
+}
+
+/**
+ * Step times of several methods measured side by side in one process: every round runs one step of each method on the
+ * same batch, in a rotating order, so load from other processes falls on all methods alike. The per-method figure is
+ * the median over rounds (the first round, which pays one-off set-up costs, is left out).
+ */
+export function benchInterleaved(o: Omit<MethodBenchOptions, 'method'>, methods: BenchMethod[]): InterleavedTiming[] {
+  const batches = benchBatches(o.baseDir, o.batchSize, Math.min(o.steps, 8));
+  const runs = methods.map((m) => ({ method: m, ...prepared(o, m, batches), ms: [] as number[], tokens: [] as number[] }));
+  try {
+    for (let step = 0; step <= o.steps; step++) {
+      const b = batches[step % batches.length];
+      const real = b.segmentIds.reduce((a, x) => a + (x !== 0 ? 1 : 0), 0);
+      for (let k = 0; k < runs.length; k++) {
+        const run = runs[(k + step) % runs.length];
+        const t0 = performance.now();
+        const r = trainStep(run.model, run.params, run.opt, [b], 1e-4, 1);
+        const ms = performance.now() - t0;
+        if (!r.finite) throw new Error(`bench ${run.method}: loss became non-finite`);
+        if (step > 0) {
+          run.ms.push(ms);
+          run.tokens.push(real / (ms / 1000));
+        }
+      }
+    }
+    return runs.map((r) => ({ method: r.method, step_ms: median(r.ms), tokens_per_s: median(r.tokens) }));
+  } finally {
+    for (const r of runs) {
+      r.opt.dispose();
+      r.model.dispose();
+    }
+  }
 }

@@ -11,13 +11,13 @@ import { parseArgs } from 'node:util';
 import { initBackend } from '../backend';
 import { benchLayer, NAIVE_TFJS_QUOTED_MS, PYTORCH_ONE_THREAD_MS } from '../bench/layer';
 import { gradNormSweep } from '../bench/gradnorm';
-import { BENCH_METHODS, benchBatches, type BenchMethod, type MethodBenchOptions, type MethodBenchRow } from '../bench/methods';
+import { BENCH_METHODS, benchBatches, benchInterleaved, type BenchMethod, type MethodBenchOptions, type MethodBenchRow } from '../bench/methods';
 import type { BaseArch, BasePresetName } from '../train/base-presets';
 import { ensureBaseModel } from '../train/pretrain';
 import { KIT_BASE_SEED } from '../train/run';
 
 const USAGE =
-  'usage: bonelab bench [--steps N] [--rounds K] [--methods bone,bat,lora,pissa,dora,full] [--bone-r R] [--batch-size B] [--arch llama|rwkv6] [--preset tiny|small] [--layer-only | --no-layer] [--gradnorm [--ranks 4,8,16,32]] [--backend wasm|cpu]';
+  'usage: bonelab bench [--steps N] [--methods bone,bat,lora,pissa,dora,full] [--bone-r R] [--batch-size B] [--arch llama|rwkv6] [--preset tiny|small] [--layer-only | --no-layer] [--gradnorm [--ranks 4,8,16,32]] [--backend wasm|cpu]';
 const DEFAULT_METHODS: BenchMethod[] = ['bone', 'bat', 'lora', 'pissa', 'dora', 'full'];
 const WORKER = path.join(__dirname, '..', 'bench', 'method-worker.ts');
 
@@ -55,7 +55,6 @@ export async function run(argv: string[]): Promise<number> {
       'no-layer': { type: 'boolean', default: false },
       gradnorm: { type: 'boolean', default: false },
       ranks: { type: 'string', default: '4,8,16,32' },
-      rounds: { type: 'string' },
       backend: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -83,31 +82,26 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (!values['layer-only']) {
     const baseDir = await base();
-    // Methods run round-robin, `rounds` times each, each run in its own process; a method's figures are those of its
-    // fastest run, so a burst of load from other processes while one method runs does not decide the comparison.
-    const rounds = posInt(values.rounds, 'rounds', 2);
-    const best = new Map<BenchMethod, MethodBenchRow>();
-    for (let k = 0; k < rounds; k++) {
-      for (const method of methods) {
-        const row = runWorker({ baseDir, method, boneR: posInt(values['bone-r'], 'bone-r', 8), targets: 'all-linear', steps, batchSize }, backend);
-        const prev = best.get(method);
-        const leaked = Math.max(row.leaked_tensors, prev?.leaked_tensors ?? 0); // any run's leak counts
-        best.set(method, { ...(!prev || row.step_ms < prev.step_ms ? row : prev), leaked_tensors: leaked });
-      }
-    }
-    const rows = methods.map((m) => best.get(m)!);
-    for (const row of rows) {
+    const common = { baseDir, boneR: posInt(values['bone-r'], 'bone-r', 8), targets: 'all-linear' as const, steps, batchSize };
+    // Step times: all methods side by side in this process (one step of each per round), so load from other processes
+    // falls on every method alike. Memory, leaks and forward times: each method alone in its own process.
+    const timing = new Map(benchInterleaved(common, methods).map((t) => [t.method, t]));
+    const rows: MethodBenchRow[] = [];
+    for (const method of methods) {
+      const row = runWorker({ ...common, method, steps: Math.min(steps, 10) }, backend);
+      rows.push(row);
+      const t = timing.get(method)!;
       console.log(
         JSON.stringify({
           method: row.method,
           r: row.r,
           trainable_params: row.trainable_params,
-          step_ms: round(row.step_ms),
-          tokens_per_s: round(row.tokens_per_s, 0),
+          step_ms: round(t.step_ms),
+          tokens_per_s: round(t.tokens_per_s, 0),
           peak_rss_mb: round(row.peak_rss_mb, 0),
           leaked_tensors: row.leaked_tensors,
-          steps: row.steps,
-          runs: rounds,
+          steps,
+          step_ms_alone: round(row.step_ms),
         }),
       );
     }

@@ -124,6 +124,38 @@ export function globalNorm(grads: tf.Tensor[]): tf.Scalar {
   });
 }
 
+export interface StepResult {
+  loss: number;
+  /** Global gradient norm before clipping. */
+  gradNorm: number;
+  /** False when the loss or the norm is not finite (no update was applied). */
+  finite: boolean;
+}
+
+/**
+ * One optimiser step: gradients of the mean loss over the micro-batches, one host sync for loss and norm, global-norm
+ * clipping, AdamW update at `lr`. A non-finite loss or norm leaves the parameters untouched.
+ */
+export function trainStep(model: CausalLM, params: TrainParam[], opt: AdamW, batches: Batch[], lr: number, clipNorm: number | null): StepResult {
+  const { loss, grads } = accumulateGrads(model, params, batches);
+  const gl = Object.values(grads);
+  try {
+    const both = tf.tidy(() => tf.stack([loss, globalNorm(gl)]));
+    const [lossV, normV] = both.dataSync();
+    both.dispose();
+    if (!Number.isFinite(lossV) || !Number.isFinite(normV)) return { loss: lossV, gradNorm: normV, finite: false };
+    const scale = clipNorm !== null && normV > clipNorm ? clipNorm / (normV + 1e-6) : 1;
+    if (scale < 1) {
+      const clipped = tf.tidy(() => Object.fromEntries(Object.entries(grads).map(([n, g]) => [n, tf.mul(g, scale)])));
+      opt.step(clipped, lr);
+      tf.dispose(Object.values(clipped));
+    } else opt.step(grads, lr);
+    return { loss: lossV, gradNorm: normV, finite: true };
+  } finally {
+    tf.dispose([loss, ...gl]);
+  }
+}
+
 /** Run the loop. Never throws for a diverging loss (status 'diverged'); throws for bad options and leaks. */
 export async function trainLoop(o: TrainLoopOptions): Promise<TrainOutcome> {
   validate(o);
@@ -165,27 +197,16 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainOutcome> {
       const ts = performance.now();
       const batches = Array.from({ length: o.gradAccum }, (_, k) => o.batchAt(step * o.gradAccum + k));
       const tokens = batches.reduce((a, b) => a + realTokens(b), 0);
-      const { loss, grads } = accumulateGrads(o.model, o.params, batches);
-      const gl = Object.values(grads);
-      const both = tf.tidy(() => tf.stack([loss, globalNorm(gl)]));
-      const [lossV, normV] = both.dataSync();
-      tf.dispose([both, loss]);
-      if (!Number.isFinite(lossV) || !Number.isFinite(normV)) {
-        tf.dispose(gl);
+      const lr = lrAt(o.optimizer.lr, o.schedule, step, o.steps);
+      const r = trainStep(o.model, o.params, opt, batches, lr, o.optimizer.clipNorm);
+      if (!r.finite) {
         status = 'diverged';
         divergedAt = step + 1;
         break;
       }
-      const clip = o.optimizer.clipNorm;
-      const scale = clip !== null && normV > clip ? clip / (normV + 1e-6) : 1;
-      const used = scale < 1 ? tf.tidy(() => Object.fromEntries(Object.entries(grads).map(([n, g]) => [n, tf.mul(g, scale)]))) : grads;
-      const lr = lrAt(o.optimizer.lr, o.schedule, step, o.steps);
-      opt.step(used, lr);
-      tf.dispose(gl);
-      if (used !== grads) tf.dispose(Object.values(used));
       const ms = performance.now() - ts;
       stepMs.push(ms);
-      const m: StepMetrics = { step: step + 1, train_loss: lossV, grad_norm: normV, lr, tokens_per_s: tokens / (ms / 1000), wall_s: wall() };
+      const m: StepMetrics = { step: step + 1, train_loss: r.loss, grad_norm: r.gradNorm, lr, tokens_per_s: tokens / (ms / 1000), wall_s: wall() };
       const evalEvery = o.evalEvery ?? 0;
       let fresh = newShapes(batches);
       if (evalEvery > 0 && (step + 1) % evalEvery === 0) {
@@ -194,7 +215,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainOutcome> {
       }
       metrics.push(m);
       o.onStep?.(m);
-      bar?.update(step + 1, `loss ${lossV.toFixed(4)}${m.eval_loss !== undefined ? ` eval ${m.eval_loss.toFixed(4)}` : ''}`);
+      bar?.update(step + 1, `loss ${r.loss.toFixed(4)}${m.eval_loss !== undefined ? ` eval ${m.eval_loss.toFixed(4)}` : ''}`);
       const ck = o.checkpoint;
       if (ck && ck.every > 0 && ((step + 1) % ck.every === 0 || step + 1 === end))
         saveCheckpoint(ck.dir, o.params, opt, { step: step + 1, metrics, fingerprint: ck.fingerprint, wallS: wall() });

@@ -143,8 +143,11 @@ export async function runExperiment(cfg: ExperimentConfig, opts: RunOptions = {}
       final = { eval_loss: held.loss, eval_ppl: held.ppl, accuracy: acc.accuracy, n_eval: acc.n, samples: acc.samples };
       log(`held-out loss ${held.loss.toFixed(4)}, accuracy ${acc.n ? `${(acc.accuracy * 100).toFixed(1)}% of ${acc.n}` : 'not measured'}`);
       if (status === 'ok' && opts.exportAdapterDir) {
-        exportPeft(model, opts.exportAdapterDir);
-        log(`PEFT adapter written to ${opts.exportAdapterDir}`);
+        if (cfg.adapter.kind === 'full') log('full fine-tuning has no PEFT adapter to export (save the model instead)');
+        else {
+          exportPeft(model, opts.exportAdapterDir);
+          log(`PEFT adapter written to ${opts.exportAdapterDir}`);
+        }
       }
     }
   } catch (e) {

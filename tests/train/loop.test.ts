@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { assertClose, assertNoLeak, setupBackend } from '../util';
 import { rejects, ToyLM, toyBatch } from './toy';
-import { accumulateGrads, globalNorm, trainLoop, type TrainLoopOptions } from '../../lib/train/loop';
+import { accumulateGrads, globalNorm, trainLoop, trainStep, type TrainLoopOptions } from '../../lib/train/loop';
+import { AdamW } from '../../lib/train/optimizer';
 import { collectTrainParams } from '../../lib/train/params';
 import { hasCheckpoint, STATE_FILE } from '../../lib/train/checkpoint';
 import type { Batch } from '../../lib/data/types';
@@ -130,6 +131,21 @@ test('gradient accumulation over 2 micro-batches equals one batch of both (equal
     const manual = Math.sqrt(Object.values(one.grads).reduce((s, g) => s + Array.from(g.dataSync()).reduce((a, x) => a + x * x, 0), 0));
     assertClose(n.dataSync(), [manual], 1e-5, 'global norm');
     tf.dispose([acc.loss, one.loss, n, ...Object.values(acc.grads), ...Object.values(one.grads)]);
+    model.dispose();
+  });
+});
+
+test('global-norm clipping: the update uses gradients scaled to the clip norm (visible in Adam\'s first moment)', async () => {
+  await assertNoLeak('clip', () => {
+    const model = new ToyLM(V, 8, 7);
+    const params = collectTrainParams(model, { loraPlusRatio: null });
+    const opt = new AdamW(params, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
+    const r = trainStep(model, params, opt, [toyBatch(3, 4, 9, V)], 1e-3, 0.05);
+    assert.ok(r.finite && r.gradNorm > 0.05, `pre-clip norm reported (${r.gradNorm})`);
+    const m = opt.getState().m;
+    const norm = Math.sqrt([...m.values()].reduce((a, t) => a + t.data.reduce((b, x) => b + x * x, 0), 0)) / (1 - 0.9);
+    assertClose([norm], [0.05], 1e-3, 'clipped gradient norm');
+    opt.dispose();
     model.dispose();
   });
 });
