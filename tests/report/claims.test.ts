@@ -62,6 +62,20 @@ test('claims: reversed data does not hold, one seed is inconclusive, listed ids 
   assert.throws(() => evaluateClaims(summary, runs, ['nope']), /unknown claim id\(s\) nope/);
 });
 
+test('convergence claims compare Bone with each baseline, not the baselines with each other', () => {
+  const lora = { kind: 'lora', r: 4, alpha: 8, rslora: false, init: 'kaiming', loraBias: false } as const;
+  const pissa = { kind: 'pissa', r: 4, alpha: 4, rslora: false, niter: null } as const;
+  // LoRA ends below PiSSA here; the claim (Bone below both) still holds.
+  const runs = [0, 1, 2].flatMap((seed) => [
+    fakeRun({ adapter: { kind: 'bone', r: 8 }, seed, finalLoss: 1.0, accuracy: 0.5, stepMs: 40, peakMb: 300, gradNorm: 1 }),
+    fakeRun({ adapter: pissa, seed, finalLoss: 1.6, accuracy: 0.3, stepMs: 40, peakMb: 300, gradNorm: 1 }),
+    fakeRun({ adapter: lora, seed, finalLoss: 1.3, accuracy: 0.3, stepMs: 40, peakMb: 300, gradNorm: 1 }),
+  ]);
+  const v = Object.fromEntries(evaluateClaims(summarizeRuns(runs.map(runRow)), runs, ['convergence-final', 'accuracy-loss']).map((c) => [c.id, c.verdict]));
+  assert.is(v['convergence-final'], HOLDS);
+  assert.is(v['accuracy-loss'], FAILS, 'the ordering claim also needs PiSSA < LoRA');
+});
+
 test('sensitivity and block size read the lr and r axes', () => {
   const lora = { kind: 'lora', r: 4, alpha: 8, rslora: false, init: 'kaiming', loraBias: false } as const;
   const runs = [0, 1, 2].flatMap((seed) => [
