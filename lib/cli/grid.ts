@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseOverride } from '../experiments/config';
-import { runGrid, gridSummaryText } from '../experiments/grid';
+import { abortOnSignals, runGrid, gridSummaryText } from '../experiments/grid';
 import { applyPreset, expandGrid, findExperimentFile, listExperimentFiles, readExperimentFile } from '../experiments/grid-spec';
 import { buildReport } from '../report/build';
 import { reportText } from '../report/console';
@@ -57,18 +57,10 @@ export async function run(argv: string[]): Promise<number> {
   }
   console.log(`${spec.name}: ${cells.length} runs from ${path.relative(process.cwd(), file)} (preset ${values.preset})${spec.description ? `\n  ${spec.description}` : ''}`);
 
-  const ctrl = new AbortController();
-  const onSigint = () => {
-    console.error('\ncancelling: stopping the workers (finished runs are kept; run the same command to resume)');
-    ctrl.abort();
-  };
-  process.once('SIGINT', onSigint);
-  process.once('SIGTERM', onSigint);
-  const summary = await runGrid(spec, cells, { resultsRoot: values.out!, jobs, retryFailed: values['retry-failed'], cellTimeoutS: timeout, signal: ctrl.signal });
-  process.removeListener('SIGINT', onSigint);
-  process.removeListener('SIGTERM', onSigint);
+  const cancel = abortOnSignals('cancelling: stopping the workers (finished runs are kept; run the same command to resume)');
+  const summary = await runGrid(spec, cells, { resultsRoot: values.out!, jobs, retryFailed: values['retry-failed'], cellTimeoutS: timeout, signal: cancel.signal }).finally(cancel.dispose);
   console.log(gridSummaryText(summary));
-  if (ctrl.signal.aborted) return 130;
+  if (cancel.signal.aborted) return 130;
   if (!values['no-report'] && summary.counts.ok + summary.counts.diverged > 0) {
     const rep = buildReport(summary.expDir);
     console.log('');

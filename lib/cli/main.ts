@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { initBackend } from '../backend';
-import { runGrid, gridSummaryText } from '../experiments/grid';
+import { abortOnSignals, runGrid, gridSummaryText } from '../experiments/grid';
 import { applyPreset, expandGrid, findExperimentFile, readExperimentFile, type GridCell } from '../experiments/grid-spec';
 import { countTrainable, targetShapes } from '../experiments/budget';
 import { buildReport } from '../report/build';
@@ -97,24 +97,16 @@ export async function run(argv: string[]): Promise<number> {
   await ensureBases(cells);
 
   console.log(`\n[2/3] fine-tuning (${formatDuration((Date.now() - t0) / 1000)} elapsed)`);
-  const ctrl = new AbortController();
-  const onSigint = () => {
-    console.error('\ncancelling: stopping the workers (finished runs are kept; `npm start` again resumes)');
-    ctrl.abort();
-  };
-  process.once('SIGINT', onSigint);
-  process.once('SIGTERM', onSigint);
+  const cancel = abortOnSignals('cancelling: stopping the workers (finished runs are kept; `npm start` again resumes)');
   const summary = await runGrid(spec, cells, {
     resultsRoot: values.out!,
     jobs,
     retryFailed: values['retry-failed'],
     cellTimeoutS: CELL_TIMEOUT_S[preset] ?? 3600,
-    signal: ctrl.signal,
-  });
-  process.removeListener('SIGINT', onSigint);
-  process.removeListener('SIGTERM', onSigint);
+    signal: cancel.signal,
+  }).finally(cancel.dispose);
   console.log(gridSummaryText(summary));
-  if (ctrl.signal.aborted) return 130;
+  if (cancel.signal.aborted) return 130;
 
   console.log(`\n[3/3] report (${formatDuration((Date.now() - t0) / 1000)} elapsed)\n`);
   const rep = buildReport(summary.expDir);

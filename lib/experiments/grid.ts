@@ -230,6 +230,24 @@ export async function runGrid(spec: GridSpec, cells: GridCell[], opts: GridOptio
   }
 }
 
+/** A signal that Ctrl-C or SIGTERM aborts, printing `message` (the grid then stops its workers); dispose when done. */
+export function abortOnSignals(message: string): { signal: AbortSignal; dispose(): void } {
+  const ctrl = new AbortController();
+  const onSignal = () => {
+    console.error(`\n${message}`);
+    ctrl.abort();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return {
+    signal: ctrl.signal,
+    dispose: () => {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+    },
+  };
+}
+
 /** One line for the end of a grid. */
 export function gridSummaryText(s: GridSummary): string {
   const c = s.counts;

@@ -130,42 +130,40 @@ function errorScatter(groups: readonly SummaryRow[], key: MetricKey, xOf: (g: Su
   });
 }
 
-/** Several metrics against r, side by side, one line per method (and lr). Null unless some method has ≥ 2 ranks. */
+/** Panels side by side, one per metric, of mean ± CI against x (log axis); the legend is shown once. */
+function metricPanels(groups: readonly SummaryRow[], keys: MetricKey[], xOf: (g: SummaryRow) => number | null, xTitle: string, byLabel: boolean): { data: Record<string, unknown>[]; layout: Record<string, unknown> } {
+  const colors = palette(groups);
+  const data: Record<string, unknown>[] = [];
+  const layout: Record<string, unknown> = { grid: { rows: 1, columns: keys.length, pattern: 'independent' }, legend: { orientation: 'h', y: -0.25 } };
+  keys.forEach((k, i) => {
+    const ax = i === 0 ? '' : String(i + 1);
+    const traces = errorScatter(groups, k, xOf, colors, { xaxis: `x${ax}`, yaxis: `y${ax}` }, byLabel);
+    if (!byLabel) traces.forEach((t) => (t.name = groupName(groups.find((g) => g.group === t.name)!)));
+    if (i > 0) traces.forEach((t) => (t.showlegend = false));
+    data.push(...traces);
+    layout[`xaxis${ax}`] = { title: { text: xTitle }, type: 'log' };
+    layout[`yaxis${ax}`] = { title: { text: METRICS.find((m) => m.key === k)!.title } };
+  });
+  return { data, layout };
+}
+
+/** Several metrics against r, one line per method (and lr). Null unless some method has ≥ 2 ranks. */
 function blockSizeFigure(groups: readonly SummaryRow[]): NamedFigure | null {
   const swept = groups.some((g) => groups.filter((h) => h.label === g.label && h.lr === g.lr && h.r !== null).length >= 2);
   if (!swept) return null;
-  const keys: MetricKey[] = (['eval_loss', 'accuracy', 'step_ms'] as MetricKey[]).filter((k) => groups.some((g) => g.stats[k].n > 0));
-  const colors = palette(groups);
-  const data: Record<string, unknown>[] = [];
-  const layout: Record<string, unknown> = { title: { text: 'Block size / rank ablation' }, grid: { rows: 1, columns: keys.length, pattern: 'independent' }, legend: { orientation: 'h', y: -0.25 } };
-  keys.forEach((k, i) => {
-    const ax = i === 0 ? '' : String(i + 1);
-    const traces = errorScatter(groups, k, (g) => g.r, colors, { xaxis: `x${ax}`, yaxis: `y${ax}` });
-    if (i > 0) traces.forEach((t) => (t.showlegend = false));
-    data.push(...traces);
-    layout[`xaxis${ax}`] = { title: { text: 'r (block size / rank)' }, type: 'log' };
-    layout[`yaxis${ax}`] = { title: { text: METRICS.find((m) => m.key === k)!.title } };
-  });
-  return { id: 'block-size', title: 'Block size / rank ablation', caption: 'Mean over seeds with 95% CI error bars, per method, against r (log axis).', figure: { data, layout } };
+  const keys = (['eval_loss', 'accuracy', 'step_ms'] as MetricKey[]).filter((k) => groups.some((g) => g.stats[k].n > 0));
+  const { data, layout } = metricPanels(groups, keys, (g) => g.r, 'r (block size / rank)', true);
+  const title = 'Block size / rank ablation';
+  return { id: 'block-size', title, caption: 'Mean over seeds with 95% CI error bars, per method, against r (log axis).', figure: { data, layout: { ...layout, title: { text: title } } } };
 }
 
 /** Quality against trainable parameters: accuracy and held-out loss, one point per configuration. */
 function paramsFigure(groups: readonly SummaryRow[]): NamedFigure | null {
-  const colors = palette(groups);
-  const keys: MetricKey[] = (['accuracy', 'eval_loss'] as MetricKey[]).filter((k) => groups.some((g) => g.stats[k].n > 0 && g.params !== null));
+  const keys = (['accuracy', 'eval_loss'] as MetricKey[]).filter((k) => groups.some((g) => g.stats[k].n > 0 && g.params !== null));
   if (keys.length === 0) return null;
-  const data: Record<string, unknown>[] = [];
-  const layout: Record<string, unknown> = { title: { text: 'Quality vs trainable parameters' }, grid: { rows: 1, columns: keys.length, pattern: 'independent' }, legend: { orientation: 'h', y: -0.25 } };
-  keys.forEach((k, i) => {
-    const ax = i === 0 ? '' : String(i + 1);
-    const traces = errorScatter(groups, k, (g) => g.params, colors, { xaxis: `x${ax}`, yaxis: `y${ax}` }, false);
-    traces.forEach((t) => (t.name = groupName(groups.find((g) => g.group === t.name)!)));
-    if (i > 0) traces.forEach((t) => (t.showlegend = false));
-    data.push(...traces);
-    layout[`xaxis${ax}`] = { title: { text: 'trainable parameters' }, type: 'log' };
-    layout[`yaxis${ax}`] = { title: { text: METRICS.find((m) => m.key === k)!.title } };
-  });
-  return { id: 'accuracy-vs-params', title: 'Accuracy and held-out loss vs trainable parameters', caption: 'Mean over seeds with 95% CI error bars; x is the trainable parameter count (log axis).', figure: { data, layout } };
+  const { data, layout } = metricPanels(groups, keys, (g) => g.params, 'trainable parameters', false);
+  const title = 'Accuracy and held-out loss vs trainable parameters';
+  return { id: 'accuracy-vs-params', title, caption: 'Mean over seeds with 95% CI error bars; x is the trainable parameter count (log axis).', figure: { data, layout: { ...layout, title: { text: title } } } };
 }
 
 /** Initial gradient norm against r; methods without a rank (full fine-tuning) as flat dashed lines. */
