@@ -20,7 +20,7 @@ import { formatDuration } from '../util/progress';
 const USAGE = `usage: npm start [-- --preset quick|full] [--jobs N] [--out DIR] [--fresh] [--retry-failed]
 
   --preset quick   (default) 15 runs, under 10 minutes on 2 cores including pretraining; results/main/
-  --preset full    5 seeds, 6x the steps, 4x the data (roughly 45 minutes); results/main-full/
+  --preset full    5 seeds, 6x the steps, 4x the data (about 50 minutes); results/main-full/
   --preset smoke   seconds-long pipeline check (not a measurement); results/main-smoke/
   --jobs N         worker processes (default min(2, cores))
   --fresh          delete earlier results of this preset first (default: resume, reusing finished runs)

@@ -2,6 +2,7 @@
  * Build an experiment's report from its folder: tables (CSV, Markdown, LaTeX), one self-contained HTML file per figure,
  * the paper-vs-kit claims, and report.html. Everything is read back from the result files.
  */
+import * as aq from 'arquero';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RunResult } from '../experiments/types';
@@ -14,7 +15,6 @@ import { figurePage, NamedFigure } from './plotly';
 import { RunRow, runRow } from './rows';
 import { SummaryRow, summarizeRuns } from './summary';
 import { TextTable, formatCount, runsCsvTable, summaryCsvTable, summaryTextTable, writeTable } from './tables';
-import * as aq from 'arquero';
 
 /** The manifest a grid writes (grid.json): which cells belong to the experiment now. */
 export interface GridManifest {
