@@ -8,27 +8,16 @@ import * as tf from '@tensorflow/tfjs';
 import { fromArray, identity, addScaled, matmul } from '../linalg/matrix';
 import { inverse } from '../linalg/solve';
 import { matMulFast } from '../ops/linear';
-import { checkInput, checkRank, checkShape, commitMerge, countParams, requireMerged, requireUnmerged, toVariable } from './common';
+import { checkInput, checkRank, checkShape, requireMerged } from './common';
+import { MissBlockLayer } from './miss-block';
 import type { FieldTable } from './schema';
-import { AdapterConfigError, type AdapterLayer, type AdapterSpec, type BatConfig, type LinearBase } from './types';
+import { AdapterConfigError, type AdapterSpec, type BatConfig, type LinearBase } from './types';
 
-export class BatLayer implements AdapterLayer<BatConfig> {
-  readonly kind = 'bat' as const;
-  /** out-block: [out/r, r, r]; in-block: [in/r, r, r]. */
-  readonly block: tf.Variable<tf.Rank.R3>;
-  private isMerged = false;
-
-  constructor(
-    readonly base: LinearBase,
-    readonly config: BatConfig,
-  ) {
-    const { r } = config;
-    const nb = (config.convention === 'out-block' ? base.outFeatures : base.inFeatures) / r;
-    this.block = toVariable(tf.zeros([nb, r, r]) as tf.Tensor3D);
-  }
-
-  get merged(): boolean {
-    return this.isMerged;
+export class BatLayer extends MissBlockLayer<BatConfig, tf.Rank.R3> {
+  /** block: out-block [out/r, r, r]; in-block [in/r, r, r]. */
+  constructor(base: LinearBase, config: BatConfig) {
+    const nb = (config.convention === 'out-block' ? base.outFeatures : base.inFeatures) / config.r;
+    super(base, config, tf.zeros([nb, config.r, config.r]) as tf.Tensor3D);
   }
 
   /** ΔW(w) [out, in] for a weight w [out, in] (the current base weight unless given). */
@@ -65,16 +54,6 @@ export class BatLayer implements AdapterLayer<BatConfig> {
     return this.deltaFor(this.base.weight);
   }
 
-  mergedWeight(): tf.Tensor2D {
-    return tf.tidy(() => tf.add(this.base.weight, this.deltaWeight()) as tf.Tensor2D);
-  }
-
-  merge(opts: { safe?: boolean } = {}): void {
-    requireUnmerged(this);
-    tf.tidy(() => commitMerge(this.base, this.mergedWeight(), null, opts.safe ?? false));
-    this.isMerged = true;
-  }
-
   /** W_pq = (W'_pq - B)(I + B)^-1 per tile, in float64. */
   unmerge(): void {
     requireMerged(this);
@@ -105,21 +84,6 @@ export class BatLayer implements AdapterLayer<BatConfig> {
     this.isMerged = false;
   }
 
-  trainableVariables(): tf.Variable[] {
-    return [this.block];
-  }
-
-  params(): Record<string, tf.Variable> {
-    return { miss_block: this.block };
-  }
-
-  numTrainableParams(): number {
-    return countParams(this.trainableVariables());
-  }
-
-  dispose(): void {
-    this.block.dispose();
-  }
 }
 
 export const BAT_FIELDS: FieldTable<BatConfig> = {

@@ -4,47 +4,65 @@
  * D[j, o] = block[j, o mod mini_r]. Forward never forms ΔW: x is zero-padded to a multiple of r, folded to
  * [N, in/r, r] and summed over chunks (S [N, r]), then S @ D. Works for any in (padding), any out, and r > in
  * (ΔW = D^T[:, :in]; merge works there too, unlike PEFT's reshape crash).
+ * The chunk sum runs as one product with a constant 0/1 matrix F [in, r] (F[i, i mod r] = 1): on wasm a plain matMul
+ * beats reshape + reduce over the middle axis (which transposes first), and its backward is one product with F^T.
  */
 import * as tf from '@tensorflow/tfjs';
-import { baseForward, matMulFast } from '../ops/linear';
-import { checkInput, checkRank, checkShape, commitMerge, countParams, requireMerged, requireUnmerged, toVariable } from './common';
+import { baseForward, linearFrozen, matMulFast } from '../ops/linear';
+import { checkInput, checkRank, checkShape, requireMerged } from './common';
+import { MissBlockLayer } from './miss-block';
 import type { FieldTable } from './schema';
-import { AdapterConfigError, type AdapterLayer, type AdapterSpec, type BoneConfig, type LinearBase, type MiniConfig } from './types';
+import { AdapterConfigError, type AdapterSpec, type BoneConfig, type LinearBase, type MiniConfig } from './types';
 
 export type BoneFamilyConfig = BoneConfig | MiniConfig;
 
-export class BoneLayer<C extends BoneFamilyConfig = BoneConfig> implements AdapterLayer<C> {
-  readonly kind: C['kind'];
-  /** bone: D [r, out]; mini: [r, mini_r]. */
-  readonly block: tf.Variable<tf.Rank.R2>;
-  private isMerged = false;
+/**
+ * Fold matrices F [in, r] and F^T [r, in], shared by every layer with the same (in, r) and reference-counted: a 7B
+ * model has two such shapes, not one copy per layer.
+ */
+const FOLDS = new Map<string, { f: tf.Tensor2D; ft: tf.Tensor2D; users: number }>();
+
+function acquireFold(inF: number, r: number): { f: tf.Tensor2D; ft: tf.Tensor2D } {
+  const key = `${inF}x${r}`;
+  let e = FOLDS.get(key);
+  if (!e) {
+    const data = new Float32Array(inF * r);
+    for (let i = 0; i < inF; i++) data[i * r + (i % r)] = 1;
+    // kept: a layer may be built inside a caller's tidy, and the constant outlives it
+    const f = tf.keep(tf.tensor2d(data, [inF, r])); // [in, r]
+    e = { f, ft: tf.keep(tf.transpose(f)), users: 0 }; // ft [r, in]
+    FOLDS.set(key, e);
+  }
+  e.users++;
+  return e;
+}
+
+function releaseFold(inF: number, r: number): void {
+  const key = `${inF}x${r}`;
+  const e = FOLDS.get(key);
+  if (!e || --e.users > 0) return;
+  e.f.dispose();
+  e.ft.dispose();
+  FOLDS.delete(key);
+}
+
+export class BoneLayer<C extends BoneFamilyConfig = BoneConfig> extends MissBlockLayer<C, tf.Rank.R2> {
   private readonly chunks: number;
   /** How many times the mini block repeats along out (1 for bone). */
   private readonly reps: number;
+  private readonly foldMats: { f: tf.Tensor2D; ft: tf.Tensor2D };
 
-  constructor(
-    readonly base: LinearBase,
-    readonly config: C,
-  ) {
-    this.kind = config.kind;
-    const width = config.kind === 'mini' ? config.miniR : base.outFeatures;
-    this.block = toVariable(tf.zeros([config.r, width]) as tf.Tensor2D);
+  /** bone: block D [r, out]; mini: [r, mini_r]. */
+  constructor(base: LinearBase, config: C) {
+    super(base, config, tf.zeros([config.r, config.kind === 'mini' ? config.miniR : base.outFeatures]) as tf.Tensor2D);
     this.chunks = Math.ceil(base.inFeatures / config.r);
-    this.reps = base.outFeatures / width;
+    this.reps = base.outFeatures / this.block.shape[1];
+    this.foldMats = acquireFold(base.inFeatures, config.r);
   }
 
-  get merged(): boolean {
-    return this.isMerged;
-  }
-
-  /** Sum of the r-wide chunks of zero-padded x: [N, in] -> [N, r]. */
+  /** Sum of the r-wide chunks of zero-padded x: [N, in] -> [N, r], as x F (gradient dS F^T). */
   fold(x: tf.Tensor2D): tf.Tensor2D {
-    return tf.tidy(() => {
-      const { r } = this.config;
-      const pad = this.chunks * r - this.base.inFeatures;
-      const xp = pad > 0 ? tf.pad(x, [[0, 0], [0, pad]]) : x; // [N, chunks * r]
-      return tf.sum(tf.reshape(xp, [x.shape[0], this.chunks, r]), 1) as tf.Tensor2D; // [N, r]
-    });
+    return linearFrozen(x, this.foldMats.ft, this.foldMats.f); // [N, in] x [in, r]
   }
 
   /** The full block D [r, out] (mini: the stored block tiled along out). */
@@ -72,36 +90,14 @@ export class BoneLayer<C extends BoneFamilyConfig = BoneConfig> implements Adapt
     });
   }
 
-  mergedWeight(): tf.Tensor2D {
-    return tf.tidy(() => tf.add(this.base.weight, this.deltaWeight()) as tf.Tensor2D);
-  }
-
-  merge(opts: { safe?: boolean } = {}): void {
-    requireUnmerged(this);
-    tf.tidy(() => commitMerge(this.base, this.mergedWeight(), null, opts.safe ?? false));
-    this.isMerged = true;
-  }
-
   unmerge(): void {
     requireMerged(this);
     tf.tidy(() => this.base.weight.assign(tf.sub(this.base.weight, this.deltaWeight()) as tf.Tensor2D));
     this.isMerged = false;
   }
 
-  trainableVariables(): tf.Variable[] {
-    return [this.block];
-  }
-
-  params(): Record<string, tf.Variable> {
-    return { miss_block: this.block };
-  }
-
-  numTrainableParams(): number {
-    return countParams(this.trainableVariables());
-  }
-
-  dispose(): void {
-    this.block.dispose();
+  protected release(): void {
+    releaseFold(this.base.inFeatures, this.config.r);
   }
 }
 

@@ -16,7 +16,7 @@ export const DEFAULT_EXPERIMENT: ExperimentConfig = {
   name: 'default',
   variant: '',
   model: { arch: 'llama', source: 'kit-base', preset: 'tiny' },
-  data: { task: 'wordproblems', path: null, trainExamples: 2000, evalExamples: 200, maxLength: 64 },
+  data: { task: 'wordproblems', path: null, trainExamples: 2000, evalExamples: 200, maxLength: 256 },
   adapter: { kind: 'bone', r: 8 },
   targets: 'all-linear',
   optimizer: { lr: 1e-3, weightDecay: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, loraPlusRatio: null, clipNorm: 1 },
@@ -24,7 +24,7 @@ export const DEFAULT_EXPERIMENT: ExperimentConfig = {
   steps: 200,
   batchSize: 16,
   gradAccum: 1,
-  eval: { every: 50, generateExamples: 50, maxNewTokens: 16 },
+  eval: { every: 50, generateExamples: 50, maxNewTokens: 96 },
   seed: 0,
 };
 
