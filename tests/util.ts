@@ -1,4 +1,4 @@
-/** Shared test helpers: backend set-up, closeness checks, leak checks. */
+/** Shared test helpers: backend set-up, closeness checks, leak checks, error checks, the tiny LLaMA checkpoint. */
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../lib/backend';
@@ -48,6 +48,24 @@ export async function assertNoLeak<T>(what: string, fn: () => Promise<T> | T): P
 }
 
 export const SHARED = require('node:path').resolve(__dirname, '..', '..', 'shared');
+
+/** The tiny LLaMA reference checkpoint (config.json, model.safetensors, expected.json): GQA, hidden 64, 2 layers. */
+export const TINY_LLAMA_DIR: string = require('node:path').join(SHARED, 'conformance', 'llama', 'tiny-llama-gqa');
+
+/** Assert fn throws and its message contains every part (a string, or a RegExp it must match). */
+export function throwsWith(fn: () => unknown, parts: (string | RegExp)[], what = 'error'): void {
+  let msg: string | null = null;
+  try {
+    fn();
+  } catch (e) {
+    msg = (e as Error).message;
+  }
+  assert.ok(msg !== null, `${what}: expected an error`);
+  for (const p of parts) {
+    const found = typeof p === 'string' ? msg!.includes(p) : p.test(msg!);
+    assert.ok(found, `${what}: message ${JSON.stringify(msg)} lacks ${typeof p === 'string' ? JSON.stringify(p) : String(p)}`);
+  }
+}
 
 /** max |a - b| of two tensors, as a number, without leaking. */
 export function tensorMaxDiff(a: tf.Tensor, b: tf.Tensor): number {

@@ -7,7 +7,6 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { initBackend } from '../backend';
 import { benchLayer, NAIVE_TFJS_QUOTED_MS, PYTORCH_ONE_THREAD_MS } from '../bench/layer';
 import { gradNormSweep } from '../bench/gradnorm';
@@ -15,18 +14,12 @@ import { BENCH_METHODS, benchBatches, benchInterleaved, type BenchMethod, type M
 import type { BaseArch, BasePresetName } from '../train/base-presets';
 import { ensureBaseModel } from '../train/pretrain';
 import { KIT_BASE_SEED } from '../train/run';
+import { intOption, parseCli } from './args';
 
 const USAGE =
   'usage: bonelab bench [--steps N] [--methods bone,bat,lora,pissa,dora,full] [--bone-r R] [--batch-size B] [--arch llama|rwkv6] [--preset tiny|small] [--layer-only | --no-layer] [--gradnorm [--ranks 4,8,16,32]] [--backend wasm|cpu]';
 const DEFAULT_METHODS: BenchMethod[] = ['bone', 'bat', 'lora', 'pissa', 'dora', 'full'];
 const WORKER = path.join(__dirname, '..', 'bench', 'method-worker.ts');
-
-function posInt(v: string | undefined, name: string, fallback: number): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`bench: --${name} must be a positive integer, got '${v}'`);
-  return n;
-}
 
 function runWorker(opts: MethodBenchOptions, backend: string): MethodBenchRow {
   const res = spawnSync(process.execPath, ['--import', 'tsx', WORKER, JSON.stringify(opts)], {
@@ -42,37 +35,30 @@ function runWorker(opts: MethodBenchOptions, backend: string): MethodBenchRow {
 const round = (x: number, d = 1) => (Number.isFinite(x) ? Math.round(x * 10 ** d) / 10 ** d : null);
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      steps: { type: 'string' },
-      methods: { type: 'string' },
-      'bone-r': { type: 'string' },
-      'batch-size': { type: 'string' },
-      arch: { type: 'string', default: 'llama' },
-      preset: { type: 'string', default: 'tiny' },
-      'layer-only': { type: 'boolean', default: false },
-      'no-layer': { type: 'boolean', default: false },
-      gradnorm: { type: 'boolean', default: false },
-      ranks: { type: 'string', default: '4,8,16,32' },
-      backend: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    allowPositionals: false,
-  });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const args = parseCli('bench', argv, {
+    steps: { type: 'string' },
+    methods: { type: 'string' },
+    'bone-r': { type: 'string' },
+    'batch-size': { type: 'string' },
+    arch: { type: 'string', default: 'llama' },
+    preset: { type: 'string', default: 'tiny' },
+    'layer-only': { type: 'boolean', default: false },
+    'no-layer': { type: 'boolean', default: false },
+    gradnorm: { type: 'boolean', default: false },
+    ranks: { type: 'string', default: '4,8,16,32' },
+    backend: { type: 'string' },
+  }, USAGE);
+  if (typeof args === 'number') return args;
+  const { values } = args;
   const backend = await initBackend(values.backend);
   const methods = (values.methods?.split(',').map((m) => m.trim()) ?? DEFAULT_METHODS) as BenchMethod[];
   const bad = methods.filter((m) => !(BENCH_METHODS as readonly string[]).includes(m));
   if (bad.length) throw new Error(`bench: unknown method(s) ${bad.join(', ')} (known: ${BENCH_METHODS.join(', ')})`);
-  const steps = posInt(values.steps, 'steps', 20);
-  const batchSize = posInt(values['batch-size'], 'batch-size', 8);
+  const steps = intOption('bench', 'steps', values.steps, 1) ?? 20;
+  const batchSize = intOption('bench', 'batch-size', values['batch-size'], 1) ?? 8;
   const base = () => ensureBaseModel({ arch: values.arch as BaseArch, preset: values.preset as BasePresetName, seed: KIT_BASE_SEED, progress: true });
   if (values.gradnorm) {
-    const ranks = values.ranks.split(',').map((x) => posInt(x.trim(), 'ranks', 1));
+    const ranks = values.ranks.split(',').map((x) => intOption('bench', 'ranks', x.trim(), 1));
     const dir = await base();
     const gm = values.methods ? methods : ['bone', 'bat', 'lora', 'pissa', 'olora', 'dora', 'loraga', 'full'];
     for (const row of gradNormSweep(dir, gm, ranks, benchBatches(dir, batchSize, 2))) {
@@ -82,7 +68,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (!values['layer-only']) {
     const baseDir = await base();
-    const common = { baseDir, boneR: posInt(values['bone-r'], 'bone-r', 8), targets: 'all-linear' as const, steps, batchSize };
+    const common = { baseDir, boneR: intOption('bench', 'bone-r', values['bone-r'], 1) ?? 8, targets: 'all-linear' as const, steps, batchSize };
     // Step times: all methods side by side in this process (one step of each per round), so load from other processes
     // falls on every method alike. Memory, leaks and forward times: each method alone in its own process.
     const timing = new Map(benchInterleaved(common, methods).map((t) => [t.method, t]));

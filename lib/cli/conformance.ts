@@ -4,24 +4,15 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { initBackend } from '../backend';
 import { formatResult, runConformance } from '../conformance/run';
+import { parseCli } from './args';
 
 const USAGE = 'usage: bonelab conformance <dir> [--backend wasm|cpu]';
 
 export async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { backend: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
-  } catch (e) {
-    console.error(`conformance: ${(e as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (parsed.values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const parsed = parseCli('conformance', argv, { backend: { type: 'string' } }, USAGE, { positionals: true });
+  if (typeof parsed === 'number') return parsed;
   if (parsed.positionals.length !== 1) {
     console.error(`conformance: expected one folder of vectors, got ${parsed.positionals.length} arguments\n${USAGE}`);
     return 2;

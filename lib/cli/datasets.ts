@@ -7,13 +7,13 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { formatPrompt, formatTarget } from '../data/prompt';
 import { Progress } from '../util/progress';
 import { downloadFile, sha256File } from '../../datasets/download';
 import { REGISTRY, registryEntry } from '../../datasets/registry';
 import { generateCorpus } from '../../datasets/corpus';
 import { generateWordProblems } from '../../datasets/wordproblems';
+import { intOption, parseCli } from './args';
 
 const USAGE = `usage:
   bonelab datasets list
@@ -39,11 +39,15 @@ function human(n: number): string {
 }
 
 async function fetch(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { out: { type: 'string' }, url: { type: 'string' }, sha256: { type: 'string' }, force: { type: 'boolean' }, quiet: { type: 'boolean' } },
-  });
+  const parsed = parseCli(
+    'datasets fetch',
+    argv,
+    { out: { type: 'string' }, url: { type: 'string' }, sha256: { type: 'string' }, force: { type: 'boolean' }, quiet: { type: 'boolean' } },
+    USAGE,
+    { positionals: true },
+  );
+  if (typeof parsed === 'number') return parsed;
+  const { values, positionals } = parsed;
   if (positionals.length !== 1 || !values.out) {
     console.error(`datasets fetch: give one dataset name and --out <dir>\n\n${USAGE}`);
     return 2;
@@ -97,22 +101,24 @@ function stats(xs: number[]): string {
 }
 
 function sample(argv: string[]): number {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
+  const parsed = parseCli(
+    'datasets sample',
+    argv,
+    {
       split: { type: 'string', default: 'train' },
       n: { type: 'string', default: '5' },
       seed: { type: 'string', default: '0' },
       template: { type: 'string', default: 'qa' },
       chars: { type: 'string', default: '600' },
     },
-  });
-  const seed = Number(values.seed);
-  if (!Number.isInteger(seed)) throw new Error(`datasets sample: --seed must be an integer, got '${values.seed}'`);
+    USAGE,
+    { positionals: true },
+  );
+  if (typeof parsed === 'number') return parsed;
+  const { values, positionals } = parsed;
+  const seed = intOption('datasets sample', 'seed', values.seed);
   if (positionals[0] === 'corpus') {
-    const chars = Number(values.chars);
-    if (!Number.isInteger(chars) || chars < 1) throw new Error(`datasets sample: --chars must be a positive integer, got '${values.chars}'`);
+    const chars = intOption('datasets sample', 'chars', values.chars, 1);
     console.log(generateCorpus({ seed, chars }));
     return 0;
   }
@@ -120,8 +126,7 @@ function sample(argv: string[]): number {
     console.error(`datasets sample: expected 'wordproblems' or 'corpus', got '${positionals[0] ?? ''}'\n\n${USAGE}`);
     return 2;
   }
-  const n = Number(values.n);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`datasets sample: --n must be a positive integer, got '${values.n}'`);
+  const n = intOption('datasets sample', 'n', values.n, 1);
   const split = values.split as 'train' | 'eval';
   for (const p of generateWordProblems({ seed, n, split })) {
     console.log(`[${p.id} ${p.meta.templates} ${p.meta.novelty}]\n${formatPrompt(p.question, values.template)}${formatTarget(p.solution, values.template)}`);

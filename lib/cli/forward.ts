@@ -2,11 +2,11 @@
  * `bonelab forward --model <dir> --input-ids 1,2,3 [--out logits.json] [--backend wasm|cpu]`: the logits of a
  * checkpoint folder for one sequence, written as {"logits": [[...V], ...T rows]} (stdout without --out).
  */
-import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend';
 import { loadModel } from '../models/load';
 import { writeFileAtomic } from '../util/fs';
+import { parseCli, type CliOptionsConfig } from './args';
 
 const USAGE = 'usage: bonelab forward --model <dir> --input-ids 1,2,3 [--out logits.json] [--backend wasm|cpu]';
 
@@ -21,10 +21,10 @@ export function parseIds(text: string): number[] {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: { model: { type: 'string' }, 'input-ids': { type: 'string' }, out: { type: 'string' }, backend: { type: 'string' } },
-  });
+  const options = { model: { type: 'string' }, 'input-ids': { type: 'string' }, out: { type: 'string' }, backend: { type: 'string' } } satisfies CliOptionsConfig;
+  const parsed = parseCli('forward', argv, options, USAGE);
+  if (typeof parsed === 'number') return parsed;
+  const { values } = parsed;
   if (!values.model || values['input-ids'] === undefined) {
     console.error(USAGE);
     return 2;

@@ -3,12 +3,12 @@
  * build its report. <experiment> is a file or a name under experiments/.
  */
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { parseOverride } from '../experiments/config';
 import { abortOnSignals, runGrid, gridSummaryText } from '../experiments/grid';
 import { applyPreset, expandGrid, findExperimentFile, listExperimentFiles, readExperimentFile } from '../experiments/grid-spec';
 import { buildReport } from '../report/build';
 import { reportText } from '../report/console';
+import { parseCli } from './args';
 
 const USAGE = `usage: bonelab grid <experiment> [options]
 
@@ -23,10 +23,10 @@ const USAGE = `usage: bonelab grid <experiment> [options]
   --no-report         skip building the report`;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
+  const parsed = parseCli(
+    'grid',
+    argv,
+    {
       preset: { type: 'string', default: 'quick' },
       jobs: { type: 'string' },
       'retry-failed': { type: 'boolean', default: false },
@@ -35,12 +35,15 @@ export async function run(argv: string[]): Promise<number> {
       timeout: { type: 'string' },
       list: { type: 'boolean', default: false },
       'no-report': { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h' },
     },
-  });
-  if (values.help || positionals.length !== 1) {
+    USAGE,
+    { positionals: true },
+  );
+  if (typeof parsed === 'number') return parsed;
+  const { values, positionals } = parsed;
+  if (positionals.length !== 1) {
     console.log(USAGE);
-    return values.help ? 0 : 2;
+    return 2;
   }
   const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
   if (jobs !== undefined && !(Number.isInteger(jobs) && jobs >= 1)) throw new Error(`grid: --jobs must be a positive integer, got ${JSON.stringify(values.jobs)}`);

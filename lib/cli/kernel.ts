@@ -3,31 +3,18 @@
  * and print the command that opens the notebooks with it.
  */
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { findJupyter, installKernelSpec, jupyterDataDir } from '../notebook/kernelspec';
 import { PROJECT_ROOT } from '../notebook/runner';
+import { parseCli } from './args';
 
 const USAGE = `usage: bonelab kernel install [--prefix DIR]
   Writes DIR/share/jupyter/kernels/tslab/kernel.json (default DIR: <project>/.jupyter), a tslab kernel that starts
   at the project root so notebooks can import ./lib/...; then run Jupyter with JUPYTER_PATH=DIR/share/jupyter.`;
 
 export async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { prefix: { type: 'string', default: path.join(PROJECT_ROOT, '.jupyter') }, help: { type: 'boolean', short: 'h', default: false } },
-    });
-  } catch (e) {
-    console.error(`kernel: ${(e as Error).message}\n${USAGE}`);
-    return 2;
-  }
+  const parsed = parseCli('kernel', argv, { prefix: { type: 'string', default: path.join(PROJECT_ROOT, '.jupyter') } }, USAGE, { positionals: true });
+  if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
   if (positionals.length !== 1 || positionals[0] !== 'install') {
     console.error(`kernel: expected the subcommand 'install', got ${JSON.stringify(positionals.join(' '))}\n${USAGE}`);
     return 2;

@@ -7,7 +7,6 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { initBackend } from '../backend';
 import { abortOnSignals, runGrid, gridSummaryText } from '../experiments/grid';
 import { applyPreset, expandGrid, findExperimentFile, readExperimentFile, type GridCell } from '../experiments/grid-spec';
@@ -16,6 +15,7 @@ import { buildReport } from '../report/build';
 import { formatCount } from '../report/tables';
 import { reportText } from '../report/console';
 import { formatDuration } from '../util/progress';
+import { parseCli } from './args';
 
 const USAGE = `usage: npm start [-- --preset quick|full] [--jobs N] [--out DIR] [--fresh] [--retry-failed]
 
@@ -58,21 +58,15 @@ async function ensureBases(cells: GridCell[]): Promise<void> {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      preset: { type: 'string', default: 'quick' },
-      jobs: { type: 'string' },
-      out: { type: 'string', default: 'results' },
-      fresh: { type: 'boolean', default: false },
-      'retry-failed': { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const parsed = parseCli('main', argv, {
+    preset: { type: 'string', default: 'quick' },
+    jobs: { type: 'string' },
+    out: { type: 'string', default: 'results' },
+    fresh: { type: 'boolean', default: false },
+    'retry-failed': { type: 'boolean', default: false },
+  }, USAGE);
+  if (typeof parsed === 'number') return parsed;
+  const { values } = parsed;
   const t0 = Date.now();
   const jobs = values.jobs === undefined ? Math.min(2, os.cpus().length) : Number(values.jobs);
   if (!(Number.isInteger(jobs) && jobs >= 1)) throw new Error(`main: --jobs must be a positive integer, got ${JSON.stringify(values.jobs)}`);

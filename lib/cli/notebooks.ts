@@ -7,11 +7,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { cleanNotebook, readNotebook, serializeNotebook } from '../notebook/ipynb';
 import { findNotebooks, runNotebook, PROJECT_ROOT, type NotebookRun } from '../notebook/runner';
 import { formatDuration, Progress } from '../util/progress';
 import { writeFileAtomic } from '../util/fs';
+import { parseCli } from './args';
 
 const USAGE = `usage: bonelab notebooks [names...] [--out DIR] [--timeout SEC] [--echo] [--clean]
   names      notebook names, number prefixes or .ipynb paths (default: every notebooks/NN-*.ipynb)
@@ -48,28 +48,20 @@ function describe(r: NotebookRun): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        out: { type: 'string', default: path.join(PROJECT_ROOT, 'notebooks', '.executed') },
-        timeout: { type: 'string', default: '0' },
-        echo: { type: 'boolean', default: false },
-        clean: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (e) {
-    console.error(`notebooks: ${(e as Error).message}\n${USAGE}`);
-    return 2;
-  }
+  const parsed = parseCli(
+    'notebooks',
+    argv,
+    {
+      out: { type: 'string', default: path.join(PROJECT_ROOT, 'notebooks', '.executed') },
+      timeout: { type: 'string', default: '0' },
+      echo: { type: 'boolean', default: false },
+      clean: { type: 'boolean', default: false },
+    },
+    USAGE,
+    { positionals: true },
+  );
+  if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
   const timeoutSec = Number(values.timeout);
   if (!Number.isFinite(timeoutSec) || timeoutSec < 0) {
     console.error(`notebooks: --timeout=${values.timeout} is not a number of seconds >= 0`);

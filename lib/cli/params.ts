@@ -13,6 +13,7 @@ import { ADAPTER_KINDS, getSpec, isAdapterKind, resolveAdapterConfig, validateAd
 import type { AdapterConfig, AdapterSpec } from '../adapters/types';
 import { PRESETS, countModelParams, listLinears, resolveModelShape, type ModelShape } from '../models/presets';
 import { layerLocalName, selectTargets, type TargetSpec } from '../models/targets';
+import { intOption, parseCli, type CliOptionsConfig, type CliParsed } from './args';
 
 export interface ParamsOptions {
   model: string;
@@ -125,30 +126,31 @@ export function paramsReport(opts: ParamsOptions): ParamsReport {
 const USAGE = `usage: bonelab params --model <${Object.keys(PRESETS).join('|')}|config.json> --method <${ADAPTER_KINDS.join('|')}>
        [--r N] [--alpha A] [--mini-r N] [--targets all-linear|q_proj,v_proj,...|re:<regex>] [--convention out-block|in-block]`;
 
-function num(flag: string, v: string | undefined, integer: boolean): number | undefined {
+const OPTIONS = {
+  model: { type: 'string' },
+  method: { type: 'string' },
+  r: { type: 'string' },
+  alpha: { type: 'string' },
+  'mini-r': { type: 'string' },
+  targets: { type: 'string' },
+  convention: { type: 'string' },
+} satisfies CliOptionsConfig;
+
+/** --alpha: any finite number (not only an integer, so not intOption). */
+function numberOption(v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || (integer && (!Number.isInteger(n) || n <= 0)))
-    throw new Error(`params: ${flag} must be ${integer ? 'a positive integer' : 'a number'}, got '${v}'`);
+  if (v.trim() === '' || !Number.isFinite(n)) throw new Error(`params: --alpha must be a number, got '${v}'`);
   return n;
 }
 
 /** Parse argv into ParamsOptions (usage errors throw). */
 export function parseParamsArgs(argv: string[]): ParamsOptions {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      model: { type: 'string' },
-      method: { type: 'string' },
-      r: { type: 'string' },
-      alpha: { type: 'string' },
-      'mini-r': { type: 'string' },
-      targets: { type: 'string' },
-      convention: { type: 'string' },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
+  return paramsOptions(parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }).values);
+}
+
+/** Check the parsed flags and turn them into ParamsOptions (usage errors throw). */
+function paramsOptions(values: CliParsed<typeof OPTIONS>['values']): ParamsOptions {
   if (!values.model) throw new Error('params: --model is required');
   if (!values.method) throw new Error('params: --method is required');
   const conv = values.convention;
@@ -162,22 +164,20 @@ export function parseParamsArgs(argv: string[]): ParamsOptions {
   return {
     model: values.model,
     method: values.method,
-    r: num('--r', values.r, true),
-    alpha: num('--alpha', values.alpha, false),
-    miniR: num('--mini-r', values['mini-r'], true),
+    r: intOption('params', 'r', values.r, 1),
+    alpha: numberOption(values.alpha),
+    miniR: intOption('params', 'mini-r', values['mini-r'], 1),
     targets,
     convention: conv as ParamsOptions['convention'],
   };
 }
 
 export async function run(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    console.log(USAGE);
-    return 0;
-  }
+  const parsed = parseCli('params', argv, OPTIONS, USAGE);
+  if (typeof parsed === 'number') return parsed;
   let opts: ParamsOptions;
   try {
-    opts = parseParamsArgs(argv);
+    opts = paramsOptions(parsed.values);
   } catch (e) {
     console.error(`${(e as Error).message}\n${USAGE}`);
     return 2;

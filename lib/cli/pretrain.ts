@@ -2,46 +2,32 @@
  * `bonelab pretrain [--arch llama|rwkv6] [--preset tiny|small] [--seed N] [--corpus file.txt] [--steps N] [--force]`:
  * build (or reuse from .cache/bases) the kit's pretrained base model and print its folder and losses.
  */
-import { parseArgs } from 'node:util';
 import { initBackend } from '../backend';
 import { ensureBaseModel, readBaseInfo } from '../train/pretrain';
 import type { BaseArch, BasePresetName } from '../train/base-presets';
+import { intOption, parseCli } from './args';
 
 const USAGE = 'usage: bonelab pretrain [--arch llama|rwkv6] [--preset tiny|small] [--seed N] [--corpus file.txt] [--steps N] [--force] [--backend wasm|cpu]';
 
-function intArg(v: string | undefined, name: string, fallback?: number): number | undefined {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`pretrain: --${name} must be a non-negative integer, got '${v}'`);
-  return n;
-}
-
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      arch: { type: 'string', default: 'llama' },
-      preset: { type: 'string', default: 'tiny' },
-      seed: { type: 'string' },
-      corpus: { type: 'string' },
-      steps: { type: 'string' },
-      force: { type: 'boolean', default: false },
-      backend: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    allowPositionals: false,
-  });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const parsed = parseCli('pretrain', argv, {
+    arch: { type: 'string', default: 'llama' },
+    preset: { type: 'string', default: 'tiny' },
+    seed: { type: 'string' },
+    corpus: { type: 'string' },
+    steps: { type: 'string' },
+    force: { type: 'boolean', default: false },
+    backend: { type: 'string' },
+  }, USAGE);
+  if (typeof parsed === 'number') return parsed;
+  const { values } = parsed;
   const backend = await initBackend(values.backend);
-  const steps = intArg(values.steps, 'steps');
+  const steps = intOption('pretrain', 'steps', values.steps, 0);
   if (steps === 0) throw new Error('pretrain: --steps must be at least 1');
   const dir = await ensureBaseModel({
     arch: values.arch as BaseArch,
     preset: values.preset as BasePresetName,
-    seed: intArg(values.seed, 'seed', 0)!,
+    seed: intOption('pretrain', 'seed', values.seed, 0) ?? 0,
     corpusFile: values.corpus ?? null,
     steps,
     force: values.force,

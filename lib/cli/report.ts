@@ -4,9 +4,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { buildReport } from '../report/build';
 import { reportText } from '../report/console';
+import { parseCli } from './args';
 
 const USAGE = `usage: bonelab report <results-folder> [<results-folder> ...]
 
@@ -14,10 +14,12 @@ Reads results/<experiment>/runs/*.json and writes results/<experiment>/{tables/*
 report.html}. A folder without runs/ but with experiment subfolders (e.g. results/) reports each of them.`;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { help: { type: 'boolean', short: 'h' } } });
-  if (values.help || positionals.length === 0) {
+  const parsed = parseCli('report', argv, {}, USAGE, { positionals: true });
+  if (typeof parsed === 'number') return parsed;
+  const { positionals } = parsed;
+  if (positionals.length === 0) {
     console.log(USAGE);
-    return values.help ? 0 : 2;
+    return 2;
   }
   const dirs: string[] = [];
   for (const p of positionals) {

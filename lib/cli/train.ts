@@ -5,32 +5,25 @@
  * cancelled.
  */
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { initBackend } from '../backend';
 import { parseOverride, resolveExperiment } from '../experiments/config';
 import { readJson } from '../util/fs';
 import { experimentDir, failedRunResult, runResultPath, writeRunResult } from '../results/write';
 import { runExperiment } from '../train/run';
+import { parseCli } from './args';
 
 const USAGE = 'usage: bonelab train --config exp.json [--set key.path=value ...] [--out results/x.json] [--backend wasm|cpu] [--quiet]';
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      config: { type: 'string' },
-      set: { type: 'string', multiple: true, default: [] },
-      out: { type: 'string' },
-      backend: { type: 'string' },
-      quiet: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    allowPositionals: false,
-  });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const parsed = parseCli('train', argv, {
+    config: { type: 'string' },
+    set: { type: 'string', multiple: true, default: [] },
+    out: { type: 'string' },
+    backend: { type: 'string' },
+    quiet: { type: 'boolean', default: false },
+  }, USAGE);
+  if (typeof parsed === 'number') return parsed;
+  const { values } = parsed;
   if (!values.config) {
     console.error(`train: --config is required\n${USAGE}`);
     return 2;

@@ -22,6 +22,8 @@ export interface AccuracyOptions {
   /** Called after each example (done, total). */
   onExample?: (done: number, total: number) => void;
   signal?: AbortSignal;
+  /** A group name per example (e.g. one-step vs two-step problems), to break the accuracy down; null = no group. */
+  groupOf?: (ex: MathExample) => string | null;
 }
 
 export interface AccuracySample {
@@ -38,6 +40,8 @@ export interface AccuracyResult {
   samples: AccuracySample[];
   /** Mean generated tokens per example. */
   meanNewTokens: number;
+  /** Correct and total per group, when groupOf was given. */
+  byGroup: Record<string, { correct: number; n: number }>;
 }
 
 /** Whether a generated text answers `ex` correctly (multiple choice by letter, else numerically / as text). */
@@ -61,6 +65,7 @@ export async function exactMatchAccuracy(
   let correct = 0;
   let newTokens = 0;
   let n = 0;
+  const byGroup: Record<string, { correct: number; n: number }> = {};
   for (const ex of examples) {
     if (opts.signal?.aborted) break;
     const prompt = encodePrompt(ex.question, tok, opts.template);
@@ -70,8 +75,14 @@ export async function exactMatchAccuracy(
     if (ok) correct++;
     newTokens += out.length;
     n++;
+    const g = opts.groupOf?.(ex);
+    if (g != null) {
+      const e = (byGroup[g] ??= { correct: 0, n: 0 });
+      e.n++;
+      if (ok) e.correct++;
+    }
     if (samples.length < keep) samples.push({ prompt: ex.question, output, gold: ex.answer, correct: ok });
     opts.onExample?.(n, examples.length);
   }
-  return { accuracy: n ? correct / n : 0, correct, n, samples, meanNewTokens: n ? newTokens / n : 0 };
+  return { accuracy: n ? correct / n : 0, correct, n, samples, meanNewTokens: n ? newTokens / n : 0, byGroup };
 }

@@ -90,6 +90,8 @@ export interface RunResult {
       eval_ppl: number;
       accuracy: number;
       n_eval: number;
+      /** Correct / total per problem group (word problems: steps and novelty); absent in results from older versions. */
+      accuracy_by_group?: Record<string, { correct: number; n: number }>;
       /** A few decoded examples for inspection. */
       samples: { prompt: string; output: string; gold: string; correct: boolean }[];
     } | null;

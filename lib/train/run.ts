@@ -14,6 +14,7 @@ import { exportPeft, injectAdapters, type ContextFor } from '../models/inject';
 import { loadModel } from '../models/load';
 import { selectTargets } from '../models/targets';
 import type { CausalLM } from '../models/types';
+import type { MathExample } from '../data/types';
 import { collectMeta, gitSha } from '../results/meta';
 import { loadTokenizer } from '../tokenizer/tokenizer';
 import { deriveSeed } from '../util/random';
@@ -64,6 +65,12 @@ export async function resolveBase(cfg: ExperimentConfig, opts: RunOptions): Prom
 
 function peakRssMb(prev: number): number {
   return Math.max(prev, process.memoryUsage().rss / 2 ** 20);
+}
+
+/** The kit's word problems break accuracy down by steps and novelty ('1-step new-numbers', '2-step new-combination'). */
+function problemGroup(ex: MathExample): string | null {
+  const meta = (ex as { meta?: { steps?: unknown; novelty?: unknown } }).meta;
+  return meta && typeof meta.steps === 'number' && typeof meta.novelty === 'string' ? `${meta.steps}-step ${meta.novelty}` : null;
 }
 
 /** Run one experiment and return its result (never throws for a failing run). */
@@ -137,10 +144,11 @@ export async function runExperiment(cfg: ExperimentConfig, opts: RunOptions = {}
             maxNewTokens: cfg.eval.maxNewTokens,
             template: task.template,
             signal: opts.signal,
+            groupOf: problemGroup,
           })
-        : { accuracy: NaN, n: 0, samples: [] };
+        : { accuracy: NaN, n: 0, samples: [], byGroup: {} };
       if (opts.signal?.aborted) status = 'cancelled';
-      final = { eval_loss: held.loss, eval_ppl: held.ppl, accuracy: acc.accuracy, n_eval: acc.n, samples: acc.samples };
+      final = { eval_loss: held.loss, eval_ppl: held.ppl, accuracy: acc.accuracy, n_eval: acc.n, accuracy_by_group: acc.byGroup, samples: acc.samples };
       log(`held-out loss ${held.loss.toFixed(4)}, accuracy ${acc.n ? `${(acc.accuracy * 100).toFixed(1)}% of ${acc.n}` : 'not measured'}`);
       if (status === 'ok' && opts.exportAdapterDir) {
         if (cfg.adapter.kind === 'full') log('full fine-tuning has no PEFT adapter to export (save the model instead)');

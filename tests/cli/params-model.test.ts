@@ -5,22 +5,11 @@ import { PRESETS, countModelParams, listLinears, modelShapeFromConfig } from '..
 import { createRwkv6 } from '../../lib/models/rwkv6';
 import { rwkv6Preset } from '../../lib/models/rwkv6-config';
 import { layerLocalName, matchesTarget, peftTargetModules, selectTargets } from '../../lib/models/targets';
-import { setupBackend } from '../util';
+import { setupBackend, throwsWith } from '../util';
 
 test.before(async () => {
   await setupBackend();
 });
-
-function throwsWith(fn: () => unknown, parts: string[], what: string): void {
-  let msg: string | null = null;
-  try {
-    fn();
-  } catch (e) {
-    msg = (e as Error).message;
-  }
-  assert.ok(msg !== null, `${what}: expected an error`);
-  for (const p of parts) assert.ok(msg!.includes(p), `${what}: message ${JSON.stringify(msg)} lacks ${JSON.stringify(p)}`);
-}
 
 test('presets list their linears under HF / official names with the published shapes', () => {
   const l2 = listLinears(PRESETS['llama2-7b']);

@@ -5,10 +5,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { paramsReport, parseParamsArgs } from '../../lib/cli/params';
-import { SHARED } from '../util';
+import { TINY_LLAMA_DIR, throwsWith } from '../util';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const TINY = path.join(SHARED, 'conformance', 'llama', 'tiny-llama-gqa', 'config.json');
+const TINY = path.join(TINY_LLAMA_DIR, 'config.json');
 
 const count = (a: string) => paramsReport(parseParamsArgs(a.split(' '))).trainable;
 
@@ -75,15 +75,6 @@ test('an RWKV6 config file in the kit format is read', () => {
 });
 
 test('errors: Bat r not dividing a module, unknown target, stray flags, bad values, unknown model', () => {
-  const throwsWith = (fn: () => unknown, parts: string[]) => {
-    let msg = '';
-    try {
-      fn();
-    } catch (e) {
-      msg = (e as Error).message;
-    }
-    for (const p of parts) assert.ok(msg.includes(p), `message ${JSON.stringify(msg)} lacks ${JSON.stringify(p)}`);
-  };
   throwsWith(() => paramsReport({ model: 'llama-3.2-3b', method: 'bat', r: 48 }), ['model.layers.0.self_attn.k_proj', '1024', '3072']);
   throwsWith(() => paramsReport({ model: 'llama2-7b', method: 'bone', targets: ['q_proj', 'qq_proj'] }), ["'qq_proj'", 'matches no']);
   throwsWith(() => paramsReport({ model: 'llama2-7b', method: 'lora', miniR: 4 }), ['--mini-r', 'lora']);

@@ -89,6 +89,13 @@ test('exact-match accuracy decodes with the training prompt and judges extracted
   assertClose([r.accuracy], [2 / 3], 1e-12, 'accuracy');
   assert.is(r.samples.length, 2);
   assert.equal(r.samples.map((s) => s.correct), [true, false]);
+  assert.equal(r.byGroup, {}, 'no groups without groupOf');
+  const grouped = await exactMatchAccuracy(stub, charTok, examples, {
+    maxNewTokens: 64,
+    template: 'qa',
+    groupOf: (ex) => (ex.choices ? null : ex.id === 'q0' ? 'add' : 'mul'),
+  });
+  assert.equal(grouped.byGroup, { add: { correct: 1, n: 1 }, mul: { correct: 0, n: 1 } }, 'per-group counts; null leaves an example out');
   const short = await exactMatchAccuracy(stub, charTok, examples.slice(0, 1), { maxNewTokens: 6, template: 'qa' });
   assert.is(short.correct, 0, 'a truncated generation ("It is ") has no answer');
   assert.ok(judge('blah\nThe answer is: 1,000', { id: 'x', question: '', answer: '1000' }), 'numeric comparison');

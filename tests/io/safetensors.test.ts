@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { decodeSafetensors, encodeSafetensors, readSafetensors, writeSafetensors, type TensorMap } from '../../lib/io/safetensors';
 import { listLinears } from '../../lib/models/presets';
-import { SHARED } from '../util';
+import { TINY_LLAMA_DIR, throwsWith } from '../util';
 
 /** Build a safetensors buffer by hand: header object + raw data bytes (no padding, to test the reader alone). */
 function craft(header: unknown, data: Uint8Array, headerText?: string): Uint8Array {
@@ -25,17 +25,6 @@ function u16le(values: number[]): Uint8Array {
 }
 
 const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
-
-function throwsWith(fn: () => unknown, parts: (string | RegExp)[], what: string): void {
-  let msg: string | null = null;
-  try {
-    fn();
-  } catch (e) {
-    msg = (e as Error).message;
-  }
-  assert.ok(msg !== null, `${what}: expected an error`);
-  for (const p of parts) assert.ok(typeof p === 'string' ? msg!.includes(p) : p.test(msg!), `${what}: message ${JSON.stringify(msg)} lacks ${p}`);
-}
 
 test('F32 round trip is bit-identical, keys sorted, header 8-aligned, metadata kept', () => {
   const edge = new Float32Array([0, -0, 1, -1.5, 3.4028234663852886e38, 1.401298464324817e-45, 1.1754942106924411e-38, Infinity, -Infinity, Math.PI, 1e-20]);
@@ -166,9 +155,8 @@ test('encode rejects a tensor whose data length disagrees with its shape', () =>
 });
 
 test('reads the tiny LLaMA reference checkpoint: every tensor, shapes from config.json, values from an independent reader', () => {
-  const dir = path.join(SHARED, 'conformance', 'llama', 'tiny-llama-gqa');
-  const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
-  const { tensors, metadata } = readSafetensors(path.join(dir, 'model.safetensors'));
+  const cfg = JSON.parse(fs.readFileSync(path.join(TINY_LLAMA_DIR, 'config.json'), 'utf8'));
+  const { tensors, metadata } = readSafetensors(path.join(TINY_LLAMA_DIR, 'model.safetensors'));
   assert.equal(metadata, { format: 'pt' });
   const H = cfg.hidden_size as number;
   const L = cfg.num_hidden_layers as number;

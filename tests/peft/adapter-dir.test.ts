@@ -11,7 +11,7 @@ import { createLinear, type LinearLayer } from '../../lib/models/linear';
 import { fromPeftConfig } from '../../lib/peft/config';
 import { CONFIG_FILE, WEIGHTS_FILE, loadAdapterDir, loadAdapterTensors, readAdapterDir, writeAdapterDir, writeAdapterFiles } from '../../lib/peft/adapter-dir';
 import { Rng } from '../../lib/util/random';
-import { assertNoLeak, setupBackend, tensorMaxDiff } from '../util';
+import { assertNoLeak, setupBackend, tensorMaxDiff, throwsWith } from '../util';
 
 test.before(async () => {
   await setupBackend();
@@ -75,17 +75,6 @@ function disposeAll(layers: Map<string, AdapterLayer>, b: Map<string, LinearLaye
 }
 
 const bits = (a: Float32Array | Int32Array | Uint8Array) => Array.from(new Uint32Array(Float32Array.from(a as Float32Array).buffer));
-
-function throwsWith(fn: () => unknown, parts: string[], what: string): void {
-  let msg: string | null = null;
-  try {
-    fn();
-  } catch (e) {
-    msg = (e as Error).message;
-  }
-  assert.ok(msg !== null, `${what}: expected an error`);
-  for (const p of parts) assert.ok(msg!.includes(p), `${what}: message ${JSON.stringify(msg)} lacks ${JSON.stringify(p)}`);
-}
 
 const CASES: { cfg: AdapterConfig; keys: string[] }[] = [
   { cfg: { kind: 'lora', r: 4, alpha: 8, rslora: false, init: 'kaiming', loraBias: true }, keys: ['lora_A.weight', 'lora_B.bias', 'lora_B.weight'] },

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AdapterConfig } from '../../lib/adapters/types';
 import { PEFT_VERSION, convertedLoraConfig, fromPeftConfig, parsePeftConfig, stringifyPeftConfig, toPeftConfig } from '../../lib/peft/config';
-import { SHARED } from '../util';
+import { SHARED, throwsWith } from '../util';
 
 const COMMON = ['auto_mapping', 'base_model_name_or_path', 'inference_mode', 'peft_type', 'peft_version', 'revision', 'task_type'];
 // LoraConfig.to_dict() keys at the PEFT snapshot (../shared/reference/peft-semantics.md section 1).
@@ -34,17 +34,6 @@ const CASES: { cfg: AdapterConfig; peft: Record<string, unknown> }[] = [
   { cfg: { kind: 'mini', r: 64, miniR: 8 }, peft: { peft_type: 'MISS', init_weights: 'mini', mini_r: 8 } },
   { cfg: { kind: 'bat', r: 16, convention: 'out-block' }, peft: { peft_type: 'MISS', init_weights: 'bat', r: 16 } },
 ];
-
-function throwsWith(fn: () => unknown, parts: string[], what: string): void {
-  let msg: string | null = null;
-  try {
-    fn();
-  } catch (e) {
-    msg = (e as Error).message;
-  }
-  assert.ok(msg !== null, `${what}: expected an error`);
-  for (const p of parts) assert.ok(msg!.includes(p), `${what}: message ${JSON.stringify(msg)} lacks ${JSON.stringify(p)}`);
-}
 
 test('toPeftConfig writes the full PEFT key set and the right values for every method', () => {
   for (const { cfg, peft } of CASES) {

@@ -1,0 +1,67 @@
+/**
+ * Argument handling shared by the subcommands in lib/cli: one parse-or-usage preamble (parseCli) and one reader for
+ * integer options (intOption), so every command reports usage errors the same way.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+/** The `options` field of node:util's parseArgs config: `{ name: { type: 'string' | 'boolean', ... } }`. */
+export type CliOptionsConfig = NonNullable<ParseArgsConfig['options']>;
+
+/** The config parseCli hands to parseArgs; spelled out as a type so the parsed values keep their option types. */
+type CliConfig<O extends CliOptionsConfig, P extends boolean> = { args: string[]; options: O; allowPositionals: P; strict: true };
+
+/** What parseArgs returns for these options: `values.foo` is string / boolean / string[] as declared. */
+export type CliParsed<O extends CliOptionsConfig, P extends boolean = false> = ReturnType<typeof parseArgs<CliConfig<O, P>>>;
+
+const HELP = { type: 'boolean', short: 'h' } as const;
+
+/**
+ * Parse a subcommand's argv strictly, with `--help`/`-h` added to its options. Returns the parsed
+ * `{ values, positionals }`, or an exit code after printing: 2 with `<name>: <message>` and the usage on stderr for an
+ * unknown option, a missing option value or a stray positional; 0 with the usage on stdout for --help.
+ * Positionals are accepted only with `{ positionals: true }`; checking how many is left to the command.
+ */
+export function parseCli<O extends CliOptionsConfig, P extends boolean = false>(
+  name: string,
+  argv: string[],
+  options: O,
+  usage: string,
+  opts: { positionals?: P } = {},
+): CliParsed<O, P> | number {
+  if ('help' in options) throw new Error(`parseCli(${name}): options must not define 'help' (parseCli adds --help/-h itself)`);
+  let parsed: { values: Record<string, unknown>; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: argv, options: { ...options, help: HELP }, allowPositionals: opts.positionals ?? false, strict: true });
+  } catch (e) {
+    console.error(`${name}: ${(e as Error).message}\n${usage}`);
+    return 2;
+  }
+  if (parsed.values.help) {
+    console.log(usage);
+    return 0;
+  }
+  // `help` has no default, so past this point it is absent: the values are exactly what O declares.
+  return parsed as unknown as CliParsed<O, P>;
+}
+
+function kindOf(min: number | undefined): string {
+  if (min === undefined) return 'an integer';
+  if (min === 1) return 'a positive integer';
+  if (min === 0) return 'a non-negative integer';
+  return `an integer >= ${min}`;
+}
+
+/**
+ * An integer option's value (undefined when the option was not given). Anything else, including a blank value or
+ * one below `min`, throws `<cmd>: --<name> must be a positive integer, got '<value>'` (wording follows `min`).
+ */
+export function intOption(cmd: string, name: string, value: string, min?: number): number;
+export function intOption(cmd: string, name: string, value: string | undefined, min?: number): number | undefined;
+export function intOption(cmd: string, name: string, value: string | undefined, min?: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  // Number('') and Number(' ') are 0: a blank value is not a number.
+  if (value.trim() === '' || !Number.isInteger(n) || (min !== undefined && n < min))
+    throw new Error(`${cmd}: --${name} must be ${kindOf(min)}, got '${value}'`);
+  return n;
+}

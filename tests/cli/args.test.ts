@@ -1,0 +1,64 @@
+/** The shared CLI preamble (parseCli) and integer-option reader (intOption) every subcommand uses. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { intOption, parseCli, type CliOptionsConfig } from '../../lib/cli/args';
+import { throwsWith } from '../util';
+
+const USAGE = 'usage: bonelab demo [--n N] [--flag] <file>';
+const OPTIONS = { n: { type: 'string' }, flag: { type: 'boolean', default: false }, tag: { type: 'string', multiple: true, default: [] } } satisfies CliOptionsConfig;
+
+/** Run fn with console.log / console.error captured. */
+function capture<T>(fn: () => T): { result: T; out: string; err: string } {
+  const log = console.log;
+  const error = console.error;
+  let out = '';
+  let err = '';
+  console.log = (...a: unknown[]) => void (out += a.join(' ') + '\n');
+  console.error = (...a: unknown[]) => void (err += a.join(' ') + '\n');
+  try {
+    return { result: fn(), out, err };
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+}
+
+test('parseCli: values with defaults and positionals; usage errors exit 2 naming the command; --help/-h exit 0', () => {
+  const ok = capture(() => parseCli('demo', ['a.json', '--n', '3', '--tag', 'x', '--tag', 'y'], OPTIONS, USAGE, { positionals: true }));
+  assert.ok(typeof ok.result !== 'number', 'parsed');
+  if (typeof ok.result === 'number') return;
+  assert.equal({ ...ok.result.values }, { n: '3', flag: false, tag: ['x', 'y'] }, 'no help key, defaults filled');
+  assert.equal(ok.result.positionals, ['a.json']);
+  assert.is(ok.out + ok.err, '', 'silent on success');
+
+  for (const argv of [['--bogus'], ['--n'], ['stray']]) {
+    const bad = capture(() => parseCli('demo', argv, OPTIONS, USAGE));
+    assert.is(bad.result, 2, `${argv.join(' ')}: exit code`);
+    assert.is(bad.out, '', `${argv.join(' ')}: nothing on stdout`);
+    assert.ok(bad.err.startsWith('demo: ') && bad.err.endsWith(`\n${USAGE}\n`), `${argv.join(' ')}: ${JSON.stringify(bad.err)}`);
+  }
+  assert.ok(capture(() => parseCli('demo', ['--bogus'], OPTIONS, USAGE)).err.includes("'--bogus'"), 'names the option');
+
+  for (const h of ['--help', '-h']) {
+    const help = capture(() => parseCli('demo', ['--n', '3', h], OPTIONS, USAGE));
+    assert.is(help.result, 0, h);
+    assert.is(help.out, `${USAGE}\n`, `${h}: usage on stdout`);
+    assert.is(help.err, '');
+  }
+  throwsWith(() => parseCli('demo', [], { help: { type: 'boolean' } }, USAGE), ["'help'"], 'a command may not define its own help');
+});
+
+test('intOption: absent is undefined; integers at or above min pass; anything else names command, flag and value', () => {
+  assert.is(intOption('demo', 'n', undefined, 1), undefined);
+  assert.is(intOption('demo', 'n', '7', 1), 7);
+  assert.is(intOption('demo', 'seed', '0', 0), 0);
+  assert.is(intOption('demo', 'seed', '-4'), -4, 'no min: any integer');
+  throwsWith(() => intOption('demo', 'n', '0', 1), ["demo: --n must be a positive integer, got '0'"], 'below 1');
+  throwsWith(() => intOption('demo', 'n', '2.5', 1), ["--n must be a positive integer, got '2.5'"], 'fraction');
+  throwsWith(() => intOption('demo', 'seed', '-1', 0), ["demo: --seed must be a non-negative integer, got '-1'"], 'negative');
+  throwsWith(() => intOption('demo', 'seed', ' ', 0), ["got ' '"], 'blank is not 0');
+  throwsWith(() => intOption('demo', 'seed', 'x'), ["demo: --seed must be an integer, got 'x'"], 'not a number');
+  throwsWith(() => intOption('demo', 'k', '2', 3), ["--k must be an integer >= 3, got '2'"], 'other minimum');
+});
+
+test.run();
