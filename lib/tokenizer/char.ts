@@ -15,11 +15,39 @@ function baseCharacters(): string[] {
   return out;
 }
 
+/**
+ * Number tokens: every 2- and 3-digit string ('00'..'999') gets an id and BPE merges that build it from digits
+ * (both 'ab c' and 'a bc', so whichever pair merges first completes). With the Digits pre-tokenizer isolating digit
+ * runs, a number up to 999 is one token and a longer one a few; everything else stays one token per character.
+ */
+function numberMerges(): { tokens: string[]; merges: string[] } {
+  const tokens: string[] = [];
+  const merges: string[] = [];
+  for (let n = 0; n < 100; n++) {
+    const t = String(n).padStart(2, '0');
+    tokens.push(t);
+    merges.push(`${t[0]} ${t[1]}`);
+  }
+  for (let n = 0; n < 1000; n++) {
+    const t = String(n).padStart(3, '0');
+    tokens.push(t);
+    merges.push(`${t.slice(0, 2)} ${t[2]}`, `${t[0]} ${t.slice(1)}`);
+  }
+  return { tokens, merges };
+}
+
+export interface CharTokenizerOptions {
+  /** Numbers up to 999 as single tokens (see numberMerges); default false (one token per character). */
+  numbers?: boolean;
+}
+
 /** The tokenizer.json / tokenizer_config.json contents for a character vocabulary. */
-export function charTokenizerFiles(chars: string[]): { tokenizer: Record<string, unknown>; config: Record<string, unknown> } {
+export function charTokenizerFiles(chars: string[], opts: CharTokenizerOptions = {}): { tokenizer: Record<string, unknown>; config: Record<string, unknown> } {
   const vocab: Record<string, number> = {};
   CHAR_SPECIAL_TOKENS.forEach((t, i) => (vocab[t] = i));
   for (const ch of chars) if (!(ch in vocab)) vocab[ch] = Object.keys(vocab).length;
+  const nums = opts.numbers ? numberMerges() : { tokens: [], merges: [] };
+  for (const t of nums.tokens) vocab[t] = Object.keys(vocab).length;
   const added = CHAR_SPECIAL_TOKENS.map((content, id) => ({
     id,
     content,
@@ -35,7 +63,7 @@ export function charTokenizerFiles(chars: string[]): { tokenizer: Record<string,
     padding: null,
     added_tokens: added,
     normalizer: null,
-    pre_tokenizer: null,
+    pre_tokenizer: opts.numbers ? { type: 'Digits', individual_digits: false } : null,
     post_processor: null,
     decoder: { type: 'Fuse' },
     model: {
@@ -48,7 +76,7 @@ export function charTokenizerFiles(chars: string[]): { tokenizer: Record<string,
       byte_fallback: false,
       ignore_merges: false,
       vocab,
-      merges: [],
+      merges: nums.merges,
     },
   };
   const config = {
@@ -70,7 +98,7 @@ export function charTokenizerFiles(chars: string[]): { tokenizer: Record<string,
  * A character tokenizer for `corpusText`: printable ASCII plus every other character that occurs at least
  * `minCount` times in the corpus (rarer ones become <unk>).
  */
-export function buildCharTokenizer(corpusText: string, opts: { minCount?: number } = {}): Tokenizer {
+export function buildCharTokenizer(corpusText: string, opts: { minCount?: number } & CharTokenizerOptions = {}): Tokenizer {
   const minCount = opts.minCount ?? 1;
   if (!Number.isInteger(minCount) || minCount < 1) throw new Error(`buildCharTokenizer: minCount must be a positive integer, got ${minCount}`);
   const counts = new Map<string, number>();
@@ -78,6 +106,6 @@ export function buildCharTokenizer(corpusText: string, opts: { minCount?: number
   const chars = new Set(baseCharacters());
   for (const [ch, n] of counts) if (n >= minCount) chars.add(ch);
   const sorted = [...chars].sort((a, b) => a.codePointAt(0)! - b.codePointAt(0)!);
-  const { tokenizer, config } = charTokenizerFiles(sorted);
+  const { tokenizer, config } = charTokenizerFiles(sorted, { numbers: opts.numbers });
   return tokenizerFromJson(tokenizer, config, 'char tokenizer');
 }

@@ -132,7 +132,7 @@ export async function pretrainBase(spec: BaseSpec, dir: string, opts: { progress
   const p = { ...basePreset(spec.arch, spec.preset), ...(opts.steps !== undefined ? { steps: opts.steps } : {}) };
   if (!Number.isInteger(spec.seed)) throw new Error(`pretrain: seed must be an integer, got ${spec.seed}`);
   const { text, source, questionLines } = pretrainText(spec, p);
-  const tok = buildCharTokenizer(text);
+  const tok = buildCharTokenizer(text, { numbers: p.tokenizer === 'char-numbers' });
   const stream = Int32Array.from(tok.encode(text));
   const { train, val } = splitStream(stream, p.valFraction);
   const evalBatches = lmWindows(val, { batchSize: p.batchSize, seqLen: p.seqLen }).slice(0, p.evalBatches);

@@ -52,6 +52,31 @@ test('char tokenizer: arbitrary ASCII round-trips exactly; unknown characters ma
   assert.throws(() => tok.decode([1, tok.vocabSize]), new RegExp(`id ${tok.vocabSize} at position 1 is out of range`));
 });
 
+test('char tokenizer with numbers: 0..999 are one token each, longer numbers a few, text round-trips through the saved files', () => {
+  const dir = path.join(tmp, 'numbers');
+  saveTokenizer(buildCharTokenizer(corpus, { numbers: true }), dir);
+  const tok = loadTokenizer(dir);
+  const plain = buildCharTokenizer(corpus);
+  assert.is(tok.vocabSize, plain.vocabSize + 1100, '100 two-digit and 1000 three-digit strings');
+  for (let n = 0; n < 1000; n++) {
+    const ids = tok.encode(`x${n}y`);
+    assert.is(ids.length, 3, `'${n}' should be one token`);
+    assert.is(tok.decode([ids[1]]), String(n));
+  }
+  assert.equal(tok.encode('007').length, 1, 'leading zeros kept in the token');
+  const rng = new Rng(8);
+  for (let k = 0; k < 50; k++) {
+    const digits = 4 + rng.int(9);
+    const s = `$${Array.from({ length: digits }, () => rng.int(10)).join('')}.5 and ${rng.int(1000)}`;
+    const ids = tok.encode(s);
+    assert.is(tok.decode(ids), s, 'round trip');
+    assert.ok(ids.length < s.length, 'digit runs are merged');
+    for (const id of ids) assert.ok(tok.decode([id]).length <= 3, 'no token longer than three digits');
+  }
+  // away from digits the ids are the char tokenizer's
+  assert.equal(tok.encode('The answer is: '), plain.encode('The answer is: '));
+});
+
 test('an HF-style tokenizer with a BOS template, AddedToken objects and no pad token', () => {
   const vocab: Record<string, number> = { '<unk>': 0, '<s>': 1, '</s>': 2, a: 3, b: 4, ab: 5 };
   const tj = {
