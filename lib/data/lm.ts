@@ -11,6 +11,12 @@ export interface LmBatchOptions {
   batchSize: number;
   seqLen: number;
   seed: number;
+  /**
+   * Share of rows (rounded) that hold a window followed by the same window again (default 0). Predicting the repeat
+   * is only possible by finding it in the context: a dense signal for in-context copying, which a tiny model does not
+   * learn from the rare repeats of ordinary text within a short pretraining.
+   */
+  repeatShare?: number;
 }
 
 /** Split a token stream into a train head and a validation tail (valFraction in [0, 1)). */
@@ -28,14 +34,24 @@ export function lmBatch(tokens: Int32Array, step: number, opts: LmBatchOptions):
   if (tokens.length < opts.seqLen) {
     throw new Error(`lmBatch: the token stream has ${tokens.length} tokens, fewer than seqLen=${opts.seqLen}`);
   }
+  const share = opts.repeatShare ?? 0;
+  if (!(share >= 0 && share <= 1)) throw new Error(`lmBatch: repeatShare must be in [0, 1], got ${share}`);
   const rng = new Rng(deriveSeed(opts.seed, `lm-batch/step-${step}`));
   const { batchSize: B, seqLen: T } = opts;
+  const repeats = Math.round(B * share);
+  const half = Math.ceil(T / 2);
   const inputIds = new Int32Array(B * T); // [B, T]
   const starts: string[][] = [];
   for (let b = 0; b < B; b++) {
     const start = rng.int(tokens.length - T + 1);
-    inputIds.set(tokens.subarray(start, start + T), b * T);
-    starts.push([`@${start}`]);
+    if (b < repeats) {
+      inputIds.set(tokens.subarray(start, start + half), b * T);
+      inputIds.set(tokens.subarray(start, start + T - half), b * T + half); // the same text again
+      starts.push([`@${start}x2`]);
+    } else {
+      inputIds.set(tokens.subarray(start, start + T), b * T);
+      starts.push([`@${start}`]);
+    }
   }
   return { inputIds, labels: inputIds.slice(), shape: [B, T], exampleIds: starts, segmentIds: new Int32Array(B * T).fill(1) };
 }

@@ -39,6 +39,21 @@ function numberMerges(): { tokens: string[]; merges: string[] } {
 export interface CharTokenizerOptions {
   /** Numbers up to 999 as single tokens (see numberMerges); default false (one token per character). */
   numbers?: boolean;
+  /**
+   * Whole-word tokens: these letter runs, and every 1-3 digit string, are one token each; any other letter run falls
+   * back to one token per character (BPE with ignore_merges: a piece found in the vocabulary is taken whole). A
+   * digit run is cut into pieces of at most three digits, left to right. Overrides `numbers`.
+   */
+  words?: string[];
+}
+
+/** Pieces for the word mode: a letter run, up to three digits, or any single character. */
+const WORD_PIECES = '[A-Za-z]+|[0-9]{1,3}|[\\s\\S]';
+
+function digitStrings(): string[] {
+  const out: string[] = [];
+  for (let len = 1; len <= 3; len++) for (let n = 0; n < 10 ** len; n++) out.push(String(n).padStart(len, '0'));
+  return out;
 }
 
 /** The tokenizer.json / tokenizer_config.json contents for a character vocabulary. */
@@ -46,8 +61,13 @@ export function charTokenizerFiles(chars: string[], opts: CharTokenizerOptions =
   const vocab: Record<string, number> = {};
   CHAR_SPECIAL_TOKENS.forEach((t, i) => (vocab[t] = i));
   for (const ch of chars) if (!(ch in vocab)) vocab[ch] = Object.keys(vocab).length;
-  const nums = opts.numbers ? numberMerges() : { tokens: [], merges: [] };
+  const words = opts.words;
+  const nums = opts.numbers && !words ? numberMerges() : { tokens: [], merges: [] };
   for (const t of nums.tokens) vocab[t] = Object.keys(vocab).length;
+  if (words) {
+    for (const w of words) if (!/^[A-Za-z]+$/.test(w)) throw new Error(`char tokenizer: word '${w}' is not a run of ASCII letters`);
+    for (const t of [...digitStrings(), ...words]) if (!(t in vocab)) vocab[t] = Object.keys(vocab).length;
+  }
   const added = CHAR_SPECIAL_TOKENS.map((content, id) => ({
     id,
     content,
@@ -63,7 +83,11 @@ export function charTokenizerFiles(chars: string[], opts: CharTokenizerOptions =
     padding: null,
     added_tokens: added,
     normalizer: null,
-    pre_tokenizer: opts.numbers ? { type: 'Digits', individual_digits: false } : null,
+    pre_tokenizer: words
+      ? { type: 'Split', pattern: { Regex: WORD_PIECES }, behavior: 'Isolated', invert: false }
+      : opts.numbers
+        ? { type: 'Digits', individual_digits: false }
+        : null,
     post_processor: null,
     decoder: { type: 'Fuse' },
     model: {
@@ -74,7 +98,7 @@ export function charTokenizerFiles(chars: string[], opts: CharTokenizerOptions =
       end_of_word_suffix: null,
       fuse_unk: false,
       byte_fallback: false,
-      ignore_merges: false,
+      ignore_merges: !!words,
       vocab,
       merges: nums.merges,
     },
@@ -106,6 +130,16 @@ export function buildCharTokenizer(corpusText: string, opts: { minCount?: number
   const chars = new Set(baseCharacters());
   for (const [ch, n] of counts) if (n >= minCount) chars.add(ch);
   const sorted = [...chars].sort((a, b) => a.codePointAt(0)! - b.codePointAt(0)!);
-  const { tokenizer, config } = charTokenizerFiles(sorted, { numbers: opts.numbers });
+  const { tokenizer, config } = charTokenizerFiles(sorted, { numbers: opts.numbers, words: opts.words });
   return tokenizerFromJson(tokenizer, config, 'char tokenizer');
+}
+
+/** Letter runs that occur at least minCount times in text, most frequent first (ties in code-point order). */
+export function frequentWords(text: string, minCount = 2): string[] {
+  const counts = new Map<string, number>();
+  for (const m of text.matchAll(/[A-Za-z]+/g)) counts.set(m[0], (counts.get(m[0]) ?? 0) + 1);
+  return [...counts.entries()]
+    .filter(([, n]) => n >= minCount)
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .map(([w]) => w);
 }

@@ -15,13 +15,22 @@ export interface BasePreset {
    */
   model: Record<string, unknown>;
   /**
-   * The char-level tokenizer, optionally with numbers up to 999 as single tokens ('char-numbers'), so copying a number
-   * from the question is copying one token and arithmetic a lookup, not a digit-by-digit carry. Measured on the tiny
-   * LLaMA (1,000 pretraining steps, then 300 Bone steps): the base learns to count and add ("12 + 7 =" -> 19) but
-   * still does not copy numbers from a question: held-out accuracy 3% of 100, against 4% with 'char' after 1,500 steps,
-   * at 1.3x the parameters and 1.15x the fine-tuning step time; so the presets keep 'char'.
+   * 'char': one token per character. 'char-numbers': numbers up to 999 as single tokens too. 'words': every corpus
+   * word and every 1-3 digit string as one token, other letter runs per character. The last two make copying a number
+   * one token and arithmetic a lookup. Measured on the tiny LLaMA (probes: "12 + 7 =", "Count: 17, 18, 19,", and
+   * "Hal has 22 rocks. Rob has 9 eggs. So: Hal has"): with 'char-numbers' the base learns to add and count after
+   * 1,000 steps, but no variant learns to copy a number from earlier in its context within 1,200 steps, whatever the
+   * tokenizer, repeatShare (up to 0.5) or learning rate. After 300 fine-tuning steps, held-out accuracy was 2-4% on
+   * a 'char' base pretrained for 1,500 steps and 3-5% on 'char-numbers' bases (360 and 1,000 steps). The presets keep
+   * 'char', the cheapest.
    */
-  tokenizer: 'char' | 'char-numbers';
+  tokenizer: 'char' | 'char-numbers' | 'words';
+  /**
+   * Share of each pretraining batch's rows that repeat a window (lmBatch repeatShare): a dense copying signal. From
+   * scratch on random characters the tiny LLaMA learns to copy within 100 steps; on corpus text it learns slowly
+   * (repeated-half loss 0.63 against 0.80 plain after 300 steps with every row repeated), so the presets use 0.
+   */
+  repeatShare: number;
   /** Characters of generated corpus text. */
   corpusChars: number;
   /** Share of corpus characters given to word-problem questions from the train split, without solutions. */
@@ -52,7 +61,7 @@ const LLAMA_COMMON = {
   mlp_bias: false,
 };
 
-const RECIPE = { tokenizer: 'char' as const, lr: 3e-3, warmupSteps: 20, weightDecay: 0.1, valFraction: 0.02, evalBatches: 4 };
+const RECIPE = { tokenizer: 'char' as const, repeatShare: 0, lr: 3e-3, warmupSteps: 20, weightDecay: 0.1, valFraction: 0.02, evalBatches: 4 };
 
 export const BASE_PRESETS: Record<BaseArch, Record<BasePresetName, BasePreset>> = {
   llama: {

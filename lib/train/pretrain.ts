@@ -20,7 +20,7 @@ import { rwkv6Defaults, type Rwkv6Config } from '../models/rwkv6-config';
 import { createRwkv6, Rwkv6Model } from '../models/rwkv6';
 import { saveRwkv6 } from '../models/rwkv6-checkpoint';
 import type { CausalLM } from '../models/types';
-import { buildCharTokenizer } from '../tokenizer/char';
+import { buildCharTokenizer, frequentWords } from '../tokenizer/char';
 import { loadTokenizer, saveTokenizer, type Tokenizer } from '../tokenizer/tokenizer';
 import { readJson, writeJsonAtomic } from '../util/fs';
 import { deriveSeed, Rng } from '../util/random';
@@ -132,7 +132,10 @@ export async function pretrainBase(spec: BaseSpec, dir: string, opts: { progress
   const p = { ...basePreset(spec.arch, spec.preset), ...(opts.steps !== undefined ? { steps: opts.steps } : {}) };
   if (!Number.isInteger(spec.seed)) throw new Error(`pretrain: seed must be an integer, got ${spec.seed}`);
   const { text, source, questionLines } = pretrainText(spec, p);
-  const tok = buildCharTokenizer(text, { numbers: p.tokenizer === 'char-numbers' });
+  const tok = buildCharTokenizer(text, {
+    numbers: p.tokenizer === 'char-numbers',
+    words: p.tokenizer === 'words' ? frequentWords(text, 2) : undefined,
+  });
   const stream = Int32Array.from(tok.encode(text));
   const { train, val } = splitStream(stream, p.valFraction);
   const evalBatches = lmWindows(val, { batchSize: p.batchSize, seqLen: p.seqLen }).slice(0, p.evalBatches);
@@ -145,7 +148,7 @@ export async function pretrainBase(spec: BaseSpec, dir: string, opts: { progress
     const out = await trainLoop({
       model,
       params,
-      batchAt: (i) => lmBatch(train, i, { batchSize: p.batchSize, seqLen: p.seqLen, seed: batchSeed }),
+      batchAt: (i) => lmBatch(train, i, { batchSize: p.batchSize, seqLen: p.seqLen, seed: batchSeed, repeatShare: p.repeatShare }),
       steps: p.steps,
       gradAccum: 1,
       optimizer: { lr: p.lr, weightDecay: p.weightDecay, beta1: 0.9, beta2: 0.95, eps: 1e-8, loraPlusRatio: null, clipNorm: 1 },

@@ -163,4 +163,29 @@ test('LM batches: seeded random windows of the stream, labels = inputs', () => {
   assert.throws(() => lmBatch(stream.subarray(0, 5), 0, { batchSize: 1, seqLen: 16, seed: 0 }), /fewer than seqLen=16/);
 });
 
+test('LM batches with repeatShare: that share of rows is a window then the same window again; the rest are plain', () => {
+  const stream = Int32Array.from({ length: 500 }, (_, i) => i % 97);
+  const T = 15; // odd: the repeat is cut to fit
+  const half = 8;
+  const a = lmBatch(stream, 3, { batchSize: 8, seqLen: T, seed: 2, repeatShare: 0.25 });
+  let repeated = 0;
+  for (let r = 0; r < 8; r++) {
+    const row = Array.from(a.inputIds.subarray(r * T, (r + 1) * T));
+    const id = a.exampleIds[r][0];
+    const start = Number(/^@(\d+)/.exec(id)![1]);
+    if (id.endsWith('x2')) {
+      repeated++;
+      const w = Array.from(stream.subarray(start, start + half));
+      assert.equal(row, [...w, ...w.slice(0, T - half)], `row ${r} repeats its window`);
+    } else {
+      assert.equal(row, Array.from(stream.subarray(start, start + T)), `row ${r} is a plain window`);
+    }
+  }
+  assert.is(repeated, 2, 'round(8 * 0.25) rows repeat');
+  assert.equal(Array.from(a.labels), Array.from(a.inputIds));
+  const plain = lmBatch(stream, 3, { batchSize: 8, seqLen: T, seed: 2 });
+  assert.is(plain.exampleIds.flat().filter((x) => x.endsWith('x2')).length, 0, 'no repeats by default');
+  assert.throws(() => lmBatch(stream, 0, { batchSize: 2, seqLen: T, seed: 0, repeatShare: 1.5 }), /repeatShare must be in \[0, 1\], got 1.5/);
+});
+
 test.run();

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { buildCharTokenizer, CHAR_SPECIAL_TOKENS } from '../../lib/tokenizer/char';
+import { buildCharTokenizer, CHAR_SPECIAL_TOKENS, frequentWords } from '../../lib/tokenizer/char';
 import { loadTokenizer, saveTokenizer, tokenizerFromJson } from '../../lib/tokenizer/tokenizer';
 import { Rng } from '../../lib/util/random';
 import { SHARED } from '../util';
@@ -75,6 +75,25 @@ test('char tokenizer with numbers: 0..999 are one token each, longer numbers a f
   }
   // away from digits the ids are the char tokenizer's
   assert.equal(tok.encode('The answer is: '), plain.encode('The answer is: '));
+});
+
+test('word tokenizer: listed words and 1-3 digit strings are one token, other letter runs fall back to characters', () => {
+  const text = 'Wes has 15 limes. Val has 10 fewer limes than Wes. Val has 5 limes.';
+  const words = frequentWords(text, 2);
+  assert.equal(words, ['has', 'limes', 'Val', 'Wes'], 'count >= 2, most frequent first, ties in code-point order');
+  const dir = path.join(tmp, 'words');
+  saveTokenizer(buildCharTokenizer(text, { words }), dir);
+  const tok = loadTokenizer(dir);
+  const pieces = (s: string) => tok.encode(s).map((id) => tok.decode([id]));
+  assert.equal(pieces('Wes has 15 limes.'), ['Wes', ' ', 'has', ' ', '15', ' ', 'limes', '.']);
+  assert.equal(pieces('Wesley has'), ['W', 'e', 's', 'l', 'e', 'y', ' ', 'has'], 'a longer run is not split into known words');
+  assert.equal(pieces('1500'), ['150', '0'], 'digit runs in pieces of at most three, left to right');
+  const rng = new Rng(3);
+  for (let k = 0; k < 30; k++) {
+    const s = Array.from({ length: 1 + rng.int(80) }, () => String.fromCharCode(32 + rng.int(95))).join('') + '\n';
+    assert.is(tok.decode(tok.encode(s)), s, 'any ASCII text round-trips');
+  }
+  assert.throws(() => buildCharTokenizer(text, { words: ['ok', 'not ok'] }), /word 'not ok' is not a run of ASCII letters/);
 });
 
 test('an HF-style tokenizer with a BOS template, AddedToken objects and no pad token', () => {
