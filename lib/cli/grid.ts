@@ -8,7 +8,7 @@ import { abortOnSignals, runGrid, gridSummaryText } from '../experiments/grid';
 import { applyPreset, expandGrid, findExperimentFile, listExperimentFiles, readExperimentFile } from '../experiments/grid-spec';
 import { buildReport } from '../report/build';
 import { reportText } from '../report/console';
-import { parseCli } from './args';
+import { intOption, parseCli } from './args';
 
 const USAGE = `usage: bonelab grid <experiment> [options]
 
@@ -45,8 +45,7 @@ export async function run(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 2;
   }
-  const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
-  if (jobs !== undefined && !(Number.isInteger(jobs) && jobs >= 1)) throw new Error(`grid: --jobs must be a positive integer, got ${JSON.stringify(values.jobs)}`);
+  const jobs = intOption('grid', 'jobs', values.jobs, 1);
   const timeout = values.timeout === undefined ? undefined : Number(values.timeout);
   if (timeout !== undefined && !(timeout > 0)) throw new Error(`grid: --timeout must be a positive number of seconds, got ${JSON.stringify(values.timeout)}`);
 

@@ -15,7 +15,7 @@ import { buildReport } from '../report/build';
 import { formatCount } from '../report/tables';
 import { reportText } from '../report/console';
 import { formatDuration } from '../util/progress';
-import { parseCli } from './args';
+import { intOption, parseCli } from './args';
 
 const USAGE = `usage: npm start [-- --preset quick|full] [--jobs N] [--out DIR] [--fresh] [--retry-failed]
 
@@ -68,8 +68,7 @@ export async function run(argv: string[]): Promise<number> {
   if (typeof parsed === 'number') return parsed;
   const { values } = parsed;
   const t0 = Date.now();
-  const jobs = values.jobs === undefined ? Math.min(2, os.cpus().length) : Number(values.jobs);
-  if (!(Number.isInteger(jobs) && jobs >= 1)) throw new Error(`main: --jobs must be a positive integer, got ${JSON.stringify(values.jobs)}`);
+  const jobs = intOption('main', 'jobs', values.jobs, 1) ?? Math.min(2, os.cpus().length);
   const preset = values.preset!;
   const spec = applyPreset(readExperimentFile(findExperimentFile('main')), preset);
   const cells = expandGrid(spec);

@@ -57,7 +57,7 @@ test('bonelab grid --list expands an experiment file; bad options are clear erro
   assert.match(out, /^bone-r8-lr3e-3-s0 {2}\(4 steps\)$/m);
   assert.match(out, /^full-lr5e-4-s1 {2}\(4 steps\)$/m);
   assert.match(out, /^10 runs$/m);
-  await rejects(() => gridCli(['main', '--jobs', '0']), /grid: --jobs must be a positive integer, got "0"/);
+  await rejects(() => gridCli(['main', '--jobs', '0']), /grid: --jobs must be a positive integer, got '0'/);
   await rejects(() => gridCli(['nope-experiment', '--list']), /experiment "nope-experiment": neither a file nor one of experiments\/\*\.json \(.*main.*\)/);
   await rejects(() => gridCli(['main', '--preset', 'huge', '--list']), /no preset "huge" \(has: smoke, quick, full\)/);
   await rejects(() => gridCli(['main', '--list', '--set', 'optimizer.lr=fast']), /experiment main: optimizer\.lr: expected number, got "fast"/);
