@@ -2,6 +2,7 @@
  * Reduced Householder QR in float64: A [m, n] = Q [m, k] R [k, n], k = min(m, n), Q^T Q = I, R upper trapezoidal.
  * Canonical signs: diag(R) >= 0 (LAPACK fixes no sign; B A and residuals built from Q, R are sign-free anyway).
  */
+import { householder } from './householder';
 import { assertFinite, zeros, type Matrix } from './matrix';
 
 export interface Qr {
@@ -19,30 +20,24 @@ export function qr(a: Matrix): Qr {
   const w = new Float64Array(n);
   for (let j = 0; j < k; j++) {
     const v = new Float64Array(m - j);
-    let norm2 = 0;
-    for (let i = j; i < m; i++) {
-      v[i - j] = X[i * n + j];
-      norm2 += v[i - j] * v[i - j];
-    }
-    let tau = 0;
-    if (norm2 > 0) {
-      const norm = Math.sqrt(norm2);
-      const alpha = v[0] >= 0 ? -norm : norm;
-      const x0 = v[0];
-      v[0] -= alpha;
-      tau = 2 / (norm2 - 2 * alpha * x0 + alpha * alpha); // 2 / |x - alpha e1|^2
-      // Apply H = I - tau v v^T to X[j.., j..] (column j becomes alpha e1).
+    for (let i = j; i < m; i++) v[i - j] = X[i * n + j];
+    // scaled like LAPACK's dlarfg: rank-deficient inputs leave remainders whose squares underflow
+    const [tau, beta] = householder(v);
+    if (tau !== 0) {
+      // Apply H = I - tau v v^T to X[j.., j+1..]; column j becomes beta e1.
       w.fill(0, j);
       for (let i = j; i < m; i++) {
         const vi = v[i - j];
         const o = i * n;
-        for (let c = j; c < n; c++) w[c] += vi * X[o + c];
+        for (let c = j + 1; c < n; c++) w[c] += vi * X[o + c];
       }
       for (let i = j; i < m; i++) {
         const f = tau * v[i - j];
         const o = i * n;
-        for (let c = j; c < n; c++) X[o + c] -= f * w[c];
+        for (let c = j + 1; c < n; c++) X[o + c] -= f * w[c];
       }
+      X[j * n + j] = beta;
+      for (let i = j + 1; i < m; i++) X[i * n + j] = 0;
     }
     refl.push({ v, tau });
   }

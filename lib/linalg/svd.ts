@@ -5,6 +5,7 @@
  * Canonical signs: the largest-|.| entry of each left singular vector is positive (first such entry on ties), which
  * is the convention of the conformance vectors.
  */
+import { householder } from './householder';
 import { assertFinite, transpose, zeros, type Matrix } from './matrix';
 
 export interface Svd {
@@ -78,36 +79,6 @@ function rotateRows(m: Float64Array, len: number, i: number, j: number, c: numbe
     m[oi + t] = c * a + s * b;
     m[oj + t] = c * b - s * a;
   }
-}
-
-/**
- * Householder vector for x (in place), LAPACK dlarfg-style: returns [tau, beta] with (I - tau v v^T) x = beta e_1,
- * v[0] = 1 and |v[i]| <= 1; tau = 0 (H = I) when x = 0.
- * The norm is taken of x / max|x|: in rank-deficient matrices the trailing columns hold roundoff remainders as small as
- * 1e-155, whose squares underflow, and an unscaled 2 / |v|^2 then overflows and turns the bidiagonal into NaN.
- */
-function householder(v: Float64Array): [number, number] {
-  let scale = 0;
-  for (let i = 0; i < v.length; i++) scale = Math.max(scale, Math.abs(v[i]));
-  if (scale === 0) return [0, 0];
-  let ss = 0;
-  for (let i = 0; i < v.length; i++) {
-    const t = v[i] / scale;
-    ss += t * t;
-  }
-  const norm = scale * Math.sqrt(ss);
-  const x0 = v[0];
-  const beta = x0 >= 0 ? -norm : norm;
-  const pivot = x0 - beta; // |pivot| = |x0| + norm >= every |x_i|: no overflow below
-  let vv = 1;
-  for (let i = 1; i < v.length; i++) {
-    v[i] /= pivot;
-    vv += v[i] * v[i];
-  }
-  v[0] = 1;
-  // tau from v itself (not (beta - x0) / beta): when x is subnormal, norm and beta keep only a few bits, and a tau
-  // inconsistent with v makes H non-orthogonal; with v^T v in [1, len] this H is orthogonal to working precision.
-  return [2 / vv, beta];
 }
 
 interface Tall {
@@ -236,11 +207,9 @@ function bidiagonalQr(d: Float64Array, e: Float64Array, Ut: Float64Array | null,
   // NaN here would make every "negligible" test false and the sweeps spin to maxIter: fail with the real cause.
   if (!Number.isFinite(anorm)) throw new Error(`linalg: SVD bidiagonal of the ${m}x${n} input is not finite (${anorm})`);
   if (anorm === 0) return;
-  // Absolute floor: the bidiagonalisation already perturbed B by ~eps ||A||, so entries below it carry no information,
-  // and the relative test alone never fires next to exact zeros (rank-deficient inputs).
-  const floor = EPS * anorm;
-  // e_i is negligible by Golub & Van Loan's |e_i| <= eps (|d_i| + |d_i+1|), or below the floor.
-  const small = (i: number): boolean => Math.abs(e[i]) <= Math.max(EPS * (Math.abs(d[i]) + Math.abs(d[i + 1])), floor);
+  // e_i is negligible below eps ||B||: the bidiagonalisation already perturbed B by about that much.
+  const tol = EPS * anorm;
+  const small = (i: number): boolean => Math.abs(e[i]) <= tol;
   const maxIter = 50 * n + 100; // Golub-Kahan needs about 2 steps per singular value
   let iter = 0;
   let hi = n - 1;
@@ -255,7 +224,7 @@ function bidiagonalQr(d: Float64Array, e: Float64Array, Ut: Float64Array | null,
     if (lo > 0) e[lo - 1] = 0;
     let zeroAt = -1;
     for (let i = hi; i >= lo; i--) {
-      if (Math.abs(d[i]) <= floor) {
+      if (Math.abs(d[i]) <= tol) {
         zeroAt = i;
         break;
       }

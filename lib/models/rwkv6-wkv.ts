@@ -108,10 +108,12 @@ function strictLowerMask(L: number): tf.Tensor2D {
 }
 
 /**
- * The factored intra-chunk product multiplies factors up to exp(|total chunk log decay| / 2); below this half-range
- * (e^40 ~ 2e17) products of such factors with r and k stay far inside float32. Above it the exact form is used.
+ * The factored intra-chunk product multiplies factors up to exp(|total chunk log decay| / 2), and its masked-out upper
+ * triangle (s >= t) reaches the product of two, before the mask zeroes it: an Inf there would become NaN. Below this
+ * half-range (e^60 ~ 1e26 for the pair) that needs |r.k| ~ 1e12, far beyond any real activation. Above it the exact form
+ * is used.
  */
-const FACTOR_SAFE_HALF_RANGE = 40;
+const FACTOR_SAFE_HALF_RANGE = 30;
 
 /** How wkv6Chunked computes the intra-chunk decay: 'auto' picks 'factored' when safe, else 'exact'. */
 export type IntraMode = 'auto' | 'exact' | 'factored';

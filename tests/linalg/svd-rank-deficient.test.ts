@@ -7,6 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fromArray, fromNested, identity, matmul, maxAbsDiff, scale, scaleCols, transpose, zeros, type Matrix } from '../../lib/linalg/matrix';
 import { numericalRank, singularValues, svd } from '../../lib/linalg/svd';
+import { qr } from '../../lib/linalg/qr';
 import { Rng } from '../../lib/util/random';
 
 const rng = new Rng(23);
@@ -196,6 +197,19 @@ test('rank-deficient tilings at extreme magnitudes keep their relative accuracy'
     for (let i = 0; i < 4; i++) assert.ok(Math.abs(S[i] / f - ref[i]) <= 1e-12 * ref[0], `scale ${f}: S[${i}]`);
     for (let i = 4; i < 64; i++) assert.ok(S[i] / f <= 1e-13 * ref[0], `scale ${f}: S[${i}] = ${S[i]}`);
     assert.is(numericalRank(scale(base, f)), 4);
+  }
+});
+
+test('QR of rank-deficient tilings (OLoRA init, orth): finite, orthonormal Q, upper-triangular R, QR = A', () => {
+  for (const [out, inn, r] of [[64, 64, 4], [96, 96, 8], [40, 40, 3], [48, 24, 5]] as const) {
+    const a = boneTiling(out, inn, r);
+    const { Q, R } = qr(a);
+    const what = `[${out}, ${inn}] r=${r}`;
+    assert.ok(Q.data.every(Number.isFinite) && R.data.every(Number.isFinite), `${what}: finite factors`);
+    assert.ok(maxAbsDiff(matmul(transpose(Q), Q), identity(Q.cols)) < 1e-12, `${what}: Q^T Q = I`);
+    assert.ok(maxAbsDiff(matmul(Q, R), a) < 1e-12 * Math.max(1, ...Array.from(a.data, Math.abs)), `${what}: QR = A`);
+    for (let i = 0; i < R.rows; i++) for (let c = 0; c < Math.min(i, R.cols); c++) assert.is(R.data[i * R.cols + c], 0, `${what}: R[${i}, ${c}]`);
+    for (let i = 0; i < R.rows; i++) assert.ok(R.data[i * R.cols + i] >= 0, `${what}: diag(R) >= 0`);
   }
 });
 
