@@ -3,15 +3,12 @@
  * per method and rank, on the same fixed batches. Bone is claimed to start near full fine-tuning at every rank, PiSSA
  * below it, LoRA far below and growing with r.
  */
-import * as tf from '@tensorflow/tfjs';
 import { AdapterConfigError, type AdapterConfig } from '../adapters/types';
 import { resolveAdapterConfig } from '../adapters/registry';
 import type { Batch } from '../data/types';
 import { gradientNorm } from '../eval/gradnorm';
-import { injectAdapters, type ContextFor } from '../models/inject';
 import { loadModel } from '../models/load';
-import { selectTargets } from '../models/targets';
-import { averagedBaseGrads } from '../train/loraga-grad';
+import { injectWithInitGrads } from '../train/loraga-grad';
 import { collectTrainParams, countParams } from '../train/params';
 
 export interface GradNormRow {
@@ -40,19 +37,7 @@ export function gradNormSweep(baseDir: string, methods: string[], ranks: number[
     for (const r of method === 'full' ? [null] : ranks) {
       const model = loadModel(baseDir);
       try {
-        const cfg = rankConfig(method, r);
-        let ctxFor: ContextFor | undefined;
-        let grads: Map<string, tf.Tensor2D> | null = null;
-        if (cfg.kind === 'loraga') {
-          grads = averagedBaseGrads(model, selectTargets([...model.linears().keys()], targets), batches);
-          const g = grads;
-          ctxFor = (name) => ({ initGrad: g.get(name) });
-        }
-        try {
-          injectAdapters(model, { adapter: cfg, targets, seed: 0 }, ctxFor);
-        } finally {
-          if (grads) tf.dispose([...grads.values()]);
-        }
+        injectWithInitGrads(model, { adapter: rankConfig(method, r), targets, seed: 0 }, () => batches);
         const params = collectTrainParams(model, { loraPlusRatio: null });
         const g = gradientNorm(model, params, batches);
         rows.push({ bench: 'gradnorm', method, r, trainable_params: countParams(params), grad_norm: g.total, loss: g.loss });

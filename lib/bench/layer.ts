@@ -3,8 +3,8 @@
  * Bone r=64 vs LoRA r=32 (both 32,768 trainable parameters). Three implementations per method:
  *   - naive: tf.matMul with transpose flags and tf's own gradients (what a straightforward tfjs layer does),
  *   - kit: the kit's adapter layer (lib/adapters) as the trainer runs it,
- *   - fused: one custom gradient per layer with the frozen W^T cached once, plain products only, and Bone's chunk-sum
- *     gradient as a concat (tf's reshape+sum gradient goes through tile, which is slow on wasm).
+ *   - fused: custom gradients with the frozen W^T cached once, plain products only, and Bone's chunk-sum gradient as
+ *     a concat (chunkSum; tf's reshape+sum gradient goes through tile, which is slow on wasm).
  * Each is timed with x constant (the adapter's gradients only, as a PyTorch layer whose input needs no grad) and with x
  * needing a gradient (as every layer but the first inside a model).
  */
@@ -51,29 +51,30 @@ export function chunkSum(x: tf.Tensor2D, r: number): tf.Tensor2D {
 }
 
 /**
- * Bone y = x W^T + chunkSum(x) D with W^T given ([in, out]) and W ([out, in]) for dx; one custom gradient. Without
- * needDx, x is a constant of the closure and its gradient is never formed.
+ * Bone y = x W^T + chunkSum(x) D with W^T given ([in, out]) and W ([out, in]) for dx; one custom gradient over the
+ * products, chunkSum's own carrying the chunk-sum part of dx back to x. Without needDx, x is a constant of the closure
+ * and its gradient is never formed.
  */
 export function boneFused(x: tf.Tensor2D, D: tf.Tensor2D, W: tf.Tensor2D, Wt: tf.Tensor2D, needDx = true): tf.Tensor2D {
-  const r = D.shape[0];
-  const [N, inF] = x.shape;
-  const body = (xi: tf.Tensor2D, d: tf.Tensor2D, save: tf.GradSaveFunc) => {
-    const xs = tf.sum(tf.reshape(xi, [N, inF / r, r]), 1) as tf.Tensor2D; // [N, r]
-    save([xs, d]);
+  const body = (xi: tf.Tensor2D, xsi: tf.Tensor2D, d: tf.Tensor2D, save: tf.GradSaveFunc) => {
+    save([xsi, d]);
     return {
-      value: tf.add(tf.matMul(xi, Wt), tf.matMul(xs, d)), // [N, out]
+      value: tf.add(tf.matMul(xi, Wt), tf.matMul(xsi, d)), // [N, out]
       gradFunc: (dy: tf.Tensor, [s, dd]: tf.Tensor[]) => {
         const g = dy as tf.Tensor2D;
         const dD = tf.matMul(tf.transpose(s as tf.Tensor2D), g); // [r, N] x [N, out]
         if (!needDx) return [dD];
         const dxs = tf.matMul(g, tf.transpose(dd as tf.Tensor2D)); // [N, out] x [out, r]
-        const dx = tf.add(tf.matMul(g, W), tf.concat(Array.from({ length: inF / r }, () => dxs), 1)); // [N, in]
-        return [dx, dD];
+        return [tf.matMul(g, W), dxs, dD]; // [N, in], [N, r], [r, out]
       },
     };
   };
-  if (!needDx) return tf.customGrad(((d: tf.Tensor2D, save: tf.GradSaveFunc) => body(x, d, save)) as unknown as GradFn)(D) as tf.Tensor2D;
-  return tf.customGrad(body as unknown as GradFn)(x, D) as tf.Tensor2D;
+  // tidy drops xs once y exists: the backward passes keep what they need (saved tensors, dy)
+  return tf.tidy(() => {
+    const xs = chunkSum(x, D.shape[0]); // [N, r]
+    if (!needDx) return tf.customGrad(((d: tf.Tensor2D, save: tf.GradSaveFunc) => body(x, xs, d, save)) as unknown as GradFn)(D) as tf.Tensor2D;
+    return tf.customGrad(body as unknown as GradFn)(x, xs, D) as tf.Tensor2D;
+  });
 }
 
 /** LoRA y = x W^T + s (x A^T) B^T with cached W^T; one custom gradient, plain products only (x constant unless needDx). */

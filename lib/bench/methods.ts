@@ -6,22 +6,23 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { generateWordProblems } from '../../datasets/wordproblems';
-import { numAdapterParams, resolveAdapterConfig } from '../adapters/registry';
+import { numAdapterParams } from '../adapters/registry';
 import type { AdapterConfig } from '../adapters/types';
 import { BatchSchedule } from '../data/batch';
 import { encodeExamples } from '../data/encode';
 import type { Batch } from '../data/types';
 import { batchTensors } from '../eval/loss';
-import { injectAdapters, mergeAndUnload, type ContextFor } from '../models/inject';
+import { mergeAndUnload } from '../models/inject';
 import { loadModel } from '../models/load';
 import { selectTargets } from '../models/targets';
 import type { CausalLM, Linear } from '../models/types';
 import { loadTokenizer } from '../tokenizer/tokenizer';
-import { median, trainStep } from '../train/loop';
+import { median, realTokens, trainStep } from '../train/loop';
 import { AdamW } from '../train/optimizer';
-import { averagedBaseGrads } from '../train/loraga-grad';
+import { injectWithInitGrads } from '../train/loraga-grad';
 import { collectTrainParams, countParams } from '../train/params';
 import type { TrainParam } from '../train/optimizer';
+import { rankConfig } from './gradnorm';
 import { timeIt } from './timing';
 
 export const BENCH_METHODS = ['bone', 'bat', 'lora', 'pissa', 'olora', 'dora', 'loraga', 'full'] as const;
@@ -64,19 +65,18 @@ function countOn(cfg: AdapterConfig, shapes: Linear[]): number {
 
 /**
  * The adapter config of `method` at Bone r's budget: LoRA-family ranks 1..2r scanned for the count closest to Bone's
- * (ties to the smaller rank), alpha = 2r as in the paper's LoRA runs (PiSSA alpha = r, scaling 1, as in its paper).
+ * (ties to the smaller rank), with rankConfig's alpha (2r as in the paper's LoRA runs, PiSSA r).
  */
 export function matchedConfig(method: BenchMethod, boneR: number, shapes: Linear[]): AdapterConfig {
-  if (method === 'bone' || method === 'bat') return resolveAdapterConfig({ kind: method, r: boneR });
-  if (method === 'full') return resolveAdapterConfig({ kind: 'full' });
-  const target = countOn(resolveAdapterConfig({ kind: 'bone', r: boneR }), shapes);
+  if (method === 'bone' || method === 'bat') return rankConfig(method, boneR);
+  if (method === 'full') return rankConfig('full', null);
+  const target = countOn(rankConfig('bone', boneR), shapes);
   let best: { r: number; diff: number } | null = null;
   for (let r = 1; r <= 2 * boneR; r++) {
-    const diff = Math.abs(countOn(resolveAdapterConfig({ kind: method, r }), shapes) - target);
+    const diff = Math.abs(countOn(rankConfig(method, r), shapes) - target);
     if (!best || diff < best.diff) best = { r, diff };
   }
-  const r = best!.r;
-  return resolveAdapterConfig({ kind: method, r, alpha: method === 'pissa' ? r : 2 * r });
+  return rankConfig(method, best!.r);
 }
 
 /** Fixed word-problem batches for timing (train split, the 'qa' prompt the kit base is fine-tuned with). */
@@ -115,7 +115,7 @@ export function benchMethod(o: MethodBenchOptions): MethodBenchRow {
       // the first step pays one-off costs (kernel set-up, caches): leave it out of the figures
       if (step > 0 || o.steps === 1) {
         ms.push(dt);
-        tokens.push(b.segmentIds.reduce((a, x) => a + (x !== 0 ? 1 : 0), 0) / (dt / 1000));
+        tokens.push(realTokens(b) / (dt / 1000));
       }
     }
     const adapterFwd = forwardMs(model, batches[0]);
@@ -154,18 +154,7 @@ function prepared(o: Omit<MethodBenchOptions, 'method' | 'steps'>, method: Bench
   const model = loadModel(o.baseDir);
   try {
     const cfg = matchedConfig(method, o.boneR, trainableShapes(model, o.targets));
-    let ctxFor: ContextFor | undefined;
-    let grads: Map<string, tf.Tensor2D> | null = null;
-    if (cfg.kind === 'loraga') {
-      grads = averagedBaseGrads(model, trainableShapes(model, o.targets).map((l) => l.name), batches.slice(0, 2));
-      const g = grads;
-      ctxFor = (name) => ({ initGrad: g.get(name) });
-    }
-    try {
-      injectAdapters(model, { adapter: cfg, targets: o.targets, seed: o.seed ?? 0 }, ctxFor);
-    } finally {
-      if (grads) tf.dispose([...grads.values()]);
-    }
+    injectWithInitGrads(model, { adapter: cfg, targets: o.targets, seed: o.seed ?? 0 }, () => batches.slice(0, 2));
     const params = collectTrainParams(model, { loraPlusRatio: null });
     return { model, cfg, params, opt: new AdamW(params, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 }) };
   } catch (e) {
@@ -185,7 +174,7 @@ export function benchInterleaved(o: Omit<MethodBenchOptions, 'method'>, methods:
   try {
     for (let step = 0; step <= o.steps; step++) {
       const b = batches[step % batches.length];
-      const real = b.segmentIds.reduce((a, x) => a + (x !== 0 ? 1 : 0), 0);
+      const real = realTokens(b);
       for (let k = 0; k < runs.length; k++) {
         const run = runs[(k + step) % runs.length];
         const t0 = performance.now();

@@ -1,5 +1,6 @@
 /** Timing helpers for benchmarks: warm-up, then the median (and minimum) of repeated runs. */
 import * as tf from '@tensorflow/tfjs';
+import { median } from '../train/loop';
 
 export interface Timing {
   median_ms: number;
@@ -21,6 +22,6 @@ export function timeIt(fn: () => tf.Tensor[], runs = 7, warmup = 2): Timing {
     return performance.now() - t0;
   };
   for (let i = 0; i < warmup; i++) once();
-  const ts = Array.from({ length: runs }, once).sort((a, b) => a - b);
-  return { median_ms: ts[Math.floor(ts.length / 2)], min_ms: ts[0], runs };
+  const ts = Array.from({ length: runs }, once);
+  return { median_ms: median(ts), min_ms: Math.min(...ts), runs };
 }

@@ -1,6 +1,6 @@
 /**
- * Argument handling shared by the subcommands in lib/cli: one parse-or-usage preamble (parseCli) and one reader for
- * integer options (intOption), so every command reports usage errors the same way.
+ * Argument handling shared by the subcommands in lib/cli: one parse-or-usage preamble (parseCli) and readers for
+ * integer and number options (intOption, numberOption), so every command reports usage errors the same way.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
@@ -63,5 +63,32 @@ export function intOption(cmd: string, name: string, value: string | undefined, 
   // Number('') and Number(' ') are 0: a blank value is not a number.
   if (value.trim() === '' || !Number.isInteger(n) || (min !== undefined && n < min))
     throw new Error(`${cmd}: --${name} must be ${kindOf(min)}, got '${value}'`);
+  return n;
+}
+
+/** Bounds of a numberOption: `min` inclusive, `exclusiveMin` exclusive. */
+export interface NumberBounds {
+  min?: number;
+  exclusiveMin?: number;
+}
+
+function numberKind(b: NumberBounds): string {
+  const parts = [b.min !== undefined ? `>= ${b.min}` : null, b.exclusiveMin !== undefined ? `> ${b.exclusiveMin}` : null].filter((p) => p !== null);
+  return parts.length ? `a number ${parts.join(' and ')}` : 'a number';
+}
+
+/**
+ * A finite number option's value (undefined when the option was not given). Anything else, including a blank value or
+ * one outside the bounds, throws `<cmd>: --<name> must be a number > 0, got '<value>'` (wording follows the bounds).
+ */
+export function numberOption(cmd: string, name: string, value: string, bounds?: NumberBounds): number;
+export function numberOption(cmd: string, name: string, value: string | undefined, bounds?: NumberBounds): number | undefined;
+export function numberOption(cmd: string, name: string, value: string | undefined, bounds: NumberBounds = {}): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  const { min, exclusiveMin } = bounds;
+  // as in intOption, a blank value is not 0
+  if (value.trim() === '' || !Number.isFinite(n) || (min !== undefined && n < min) || (exclusiveMin !== undefined && n <= exclusiveMin))
+    throw new Error(`${cmd}: --${name} must be ${numberKind(bounds)}, got '${value}'`);
   return n;
 }

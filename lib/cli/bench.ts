@@ -50,6 +50,10 @@ export async function run(argv: string[]): Promise<number> {
   }, USAGE);
   if (typeof args === 'number') return args;
   const { values } = args;
+  if (values['layer-only'] && values['no-layer']) {
+    console.error(`bench: --layer-only and --no-layer together leave nothing to run\n${USAGE}`);
+    return 2;
+  }
   const backend = await initBackend(values.backend);
   const methods = (values.methods?.split(',').map((m) => m.trim()) ?? DEFAULT_METHODS) as BenchMethod[];
   const bad = methods.filter((m) => !(BENCH_METHODS as readonly string[]).includes(m));
@@ -60,7 +64,7 @@ export async function run(argv: string[]): Promise<number> {
   if (values.gradnorm) {
     const ranks = values.ranks.split(',').map((x) => intOption('bench', 'ranks', x.trim(), 1));
     const dir = await base();
-    const gm = values.methods ? methods : ['bone', 'bat', 'lora', 'pissa', 'olora', 'dora', 'loraga', 'full'];
+    const gm = values.methods ? methods : [...BENCH_METHODS];
     for (const row of gradNormSweep(dir, gm, ranks, benchBatches(dir, batchSize, 2))) {
       console.log(JSON.stringify({ method: row.method, r: row.r, trainable_params: row.trainable_params, grad_norm: round(row.grad_norm, 4), loss: round(row.loss, 4) }));
     }

@@ -8,7 +8,7 @@ import { abortOnSignals, runGrid, gridSummaryText } from '../experiments/grid';
 import { applyPreset, expandGrid, findExperimentFile, listExperimentFiles, readExperimentFile } from '../experiments/grid-spec';
 import { buildReport } from '../report/build';
 import { reportText } from '../report/console';
-import { intOption, parseCli } from './args';
+import { intOption, numberOption, parseCli } from './args';
 
 const USAGE = `usage: bonelab grid <experiment> [options]
 
@@ -46,8 +46,7 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const jobs = intOption('grid', 'jobs', values.jobs, 1);
-  const timeout = values.timeout === undefined ? undefined : Number(values.timeout);
-  if (timeout !== undefined && !(timeout > 0)) throw new Error(`grid: --timeout must be a positive number of seconds, got ${JSON.stringify(values.timeout)}`);
+  const timeout = numberOption('grid', 'timeout', values.timeout, { exclusiveMin: 0 });
 
   const file = findExperimentFile(positionals[0]);
   const spec = applyPreset(readExperimentFile(file), values.preset!);

@@ -39,21 +39,16 @@ async function ensureBases(cells: GridCell[]): Promise<void> {
     const key = `${m.arch}/${m.preset}`;
     if (m.source !== 'kit-base' || seen.has(key)) continue;
     seen.add(key);
-    let built = false;
     const dir = await ensureBaseModel({
       arch: m.arch,
       preset: m.preset,
       seed: KIT_BASE_SEED,
       progress: true,
-      log: (l) => {
-        built = true; // it only speaks when it builds or waits for a build
-        console.log(`  ${l}`);
-      },
+      log: (l) => console.log(`  ${l}`),
     });
-    if (!built) {
-      const info = readBaseInfo(dir);
-      console.log(`  base ${key} loaded from ${path.relative(process.cwd(), dir)}: ${info.num_params.toLocaleString('en-US')} parameters, held-out loss ${info.initial_val_loss.toFixed(2)} -> ${info.final_val_loss.toFixed(2)} after ${info.steps} pretraining steps`);
-    }
+    // whether it was built here, built by another process while this one waited, or cached: say what it is
+    const info = readBaseInfo(dir);
+    console.log(`  base ${key} loaded from ${path.relative(process.cwd(), dir)}: ${info.num_params.toLocaleString('en-US')} parameters, held-out loss ${info.initial_val_loss.toFixed(2)} -> ${info.final_val_loss.toFixed(2)} after ${info.steps} pretraining steps`);
   }
 }
 

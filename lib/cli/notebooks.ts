@@ -11,7 +11,7 @@ import { cleanNotebook, readNotebook, serializeNotebook } from '../notebook/ipyn
 import { findNotebooks, runNotebook, PROJECT_ROOT, type NotebookRun } from '../notebook/runner';
 import { formatDuration, Progress } from '../util/progress';
 import { writeFileAtomic } from '../util/fs';
-import { parseCli } from './args';
+import { numberOption, parseCli } from './args';
 
 const USAGE = `usage: bonelab notebooks [names...] [--out DIR] [--timeout SEC] [--echo] [--clean]
   names      notebook names, number prefixes or .ipynb paths (default: every notebooks/NN-*.ipynb)
@@ -62,9 +62,11 @@ export async function run(argv: string[]): Promise<number> {
   );
   if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
-  const timeoutSec = Number(values.timeout);
-  if (!Number.isFinite(timeoutSec) || timeoutSec < 0) {
-    console.error(`notebooks: --timeout=${values.timeout} is not a number of seconds >= 0`);
+  let timeoutSec: number;
+  try {
+    timeoutSec = numberOption('notebooks', 'timeout', values.timeout, { min: 0 });
+  } catch (e) {
+    console.error((e as Error).message);
     return 2;
   }
   const files = findNotebooks(positionals);

@@ -13,7 +13,7 @@ import { ADAPTER_KINDS, getSpec, isAdapterKind, resolveAdapterConfig, validateAd
 import type { AdapterConfig, AdapterSpec } from '../adapters/types';
 import { PRESETS, countModelParams, listLinears, resolveModelShape, type ModelShape } from '../models/presets';
 import { layerLocalName, selectTargets, type TargetSpec } from '../models/targets';
-import { intOption, parseCli, type CliOptionsConfig, type CliParsed } from './args';
+import { intOption, numberOption, parseCli, type CliOptionsConfig, type CliParsed } from './args';
 
 export interface ParamsOptions {
   model: string;
@@ -136,14 +136,6 @@ const OPTIONS = {
   convention: { type: 'string' },
 } satisfies CliOptionsConfig;
 
-/** --alpha: any finite number (not only an integer, so not intOption). */
-function numberOption(v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n)) throw new Error(`params: --alpha must be a number, got '${v}'`);
-  return n;
-}
-
 /** Parse argv into ParamsOptions (usage errors throw). */
 export function parseParamsArgs(argv: string[]): ParamsOptions {
   return paramsOptions(parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }).values);
@@ -165,7 +157,8 @@ function paramsOptions(values: CliParsed<typeof OPTIONS>['values']): ParamsOptio
     model: values.model,
     method: values.method,
     r: intOption('params', 'r', values.r, 1),
-    alpha: numberOption(values.alpha),
+    // any finite number, not only an integer
+    alpha: numberOption('params', 'alpha', values.alpha),
     miniR: intOption('params', 'mini-r', values['mini-r'], 1),
     targets,
     convention: conv as ParamsOptions['convention'],

@@ -22,8 +22,7 @@ export async function run(argv: string[]): Promise<number> {
   if (typeof parsed === 'number') return parsed;
   const { values } = parsed;
   const backend = await initBackend(values.backend);
-  const steps = intOption('pretrain', 'steps', values.steps, 0);
-  if (steps === 0) throw new Error('pretrain: --steps must be at least 1');
+  const steps = intOption('pretrain', 'steps', values.steps, 1);
   const dir = await ensureBaseModel({
     arch: values.arch as BaseArch,
     preset: values.preset as BasePresetName,

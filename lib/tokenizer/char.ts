@@ -21,18 +21,8 @@ function baseCharacters(): string[] {
  * runs, a number up to 999 is one token and a longer one a few; everything else stays one token per character.
  */
 function numberMerges(): { tokens: string[]; merges: string[] } {
-  const tokens: string[] = [];
-  const merges: string[] = [];
-  for (let n = 0; n < 100; n++) {
-    const t = String(n).padStart(2, '0');
-    tokens.push(t);
-    merges.push(`${t[0]} ${t[1]}`);
-  }
-  for (let n = 0; n < 1000; n++) {
-    const t = String(n).padStart(3, '0');
-    tokens.push(t);
-    merges.push(`${t.slice(0, 2)} ${t[2]}`, `${t[0]} ${t.slice(1)}`);
-  }
+  const tokens = digitStrings().filter((t) => t.length > 1);
+  const merges = tokens.flatMap((t) => (t.length === 2 ? [`${t[0]} ${t[1]}`] : [`${t.slice(0, 2)} ${t[2]}`, `${t[0]} ${t.slice(1)}`]));
   return { tokens, merges };
 }
 
@@ -47,27 +37,35 @@ export interface CharTokenizerOptions {
   words?: string[];
 }
 
-/** Pieces for the word mode: a letter run, up to three digits, or any single character. */
-const WORD_PIECES = '[A-Za-z]+|[0-9]{1,3}|[\\s\\S]';
-
+/** Every 1-, 2- and 3-digit string ('0'..'9', '00'..'99', '000'..'999'), shortest first. */
 function digitStrings(): string[] {
   const out: string[] = [];
   for (let len = 1; len <= 3; len++) for (let n = 0; n < 10 ** len; n++) out.push(String(n).padStart(len, '0'));
   return out;
 }
 
+/** Pieces for the word mode: a letter run, up to three digits, or any single character. */
+const WORD_PIECES = '[A-Za-z]+|[0-9]{1,3}|[\\s\\S]';
+
+
 /** The tokenizer.json / tokenizer_config.json contents for a character vocabulary. */
 export function charTokenizerFiles(chars: string[], opts: CharTokenizerOptions = {}): { tokenizer: Record<string, unknown>; config: Record<string, unknown> } {
-  const vocab: Record<string, number> = {};
-  CHAR_SPECIAL_TOKENS.forEach((t, i) => (vocab[t] = i));
-  for (const ch of chars) if (!(ch in vocab)) vocab[ch] = Object.keys(vocab).length;
+  // A Map, not a plain object: a word such as 'constructor' or 'toString' must not count as already present. Ids are
+  // handed out in insertion order (the map's size is the next id); a repeated token keeps its first id.
+  const ids = new Map<string, number>();
+  const add = (t: string) => {
+    if (!ids.has(t)) ids.set(t, ids.size);
+  };
+  CHAR_SPECIAL_TOKENS.forEach(add);
+  chars.forEach(add);
   const words = opts.words;
   const nums = opts.numbers && !words ? numberMerges() : { tokens: [], merges: [] };
-  for (const t of nums.tokens) vocab[t] = Object.keys(vocab).length;
+  nums.tokens.forEach(add);
   if (words) {
     for (const w of words) if (!/^[A-Za-z]+$/.test(w)) throw new Error(`char tokenizer: word '${w}' is not a run of ASCII letters`);
-    for (const t of [...digitStrings(), ...words]) if (!(t in vocab)) vocab[t] = Object.keys(vocab).length;
+    [...digitStrings(), ...words].forEach(add);
   }
+  const vocab = Object.fromEntries(ids);
   const added = CHAR_SPECIAL_TOKENS.map((content, id) => ({
     id,
     content,

@@ -58,7 +58,7 @@ export function median(xs: number[]): number {
 }
 
 /** Number of real (non-padding) tokens of a batch. */
-function realTokens(b: Batch): number {
+export function realTokens(b: Batch): number {
   let n = 0;
   for (let i = 0; i < b.segmentIds.length; i++) if (b.segmentIds[i] !== 0) n++;
   return n;
@@ -147,8 +147,11 @@ export function trainStep(model: CausalLM, params: TrainParam[], opt: AdamW, bat
     const scale = clipNorm !== null && normV > clipNorm ? clipNorm / (normV + 1e-6) : 1;
     if (scale < 1) {
       const clipped = tf.tidy(() => Object.fromEntries(Object.entries(grads).map(([n, g]) => [n, tf.mul(g, scale)])));
-      opt.step(clipped, lr);
-      tf.dispose(Object.values(clipped));
+      try {
+        opt.step(clipped, lr);
+      } finally {
+        tf.dispose(Object.values(clipped));
+      }
     } else opt.step(grads, lr);
     return { loss: lossV, gradNorm: normV, finite: true };
   } finally {

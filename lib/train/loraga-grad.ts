@@ -3,9 +3,11 @@
  * averaged over a few training batches, computed before the adapters exist. The weights are made trainable only for
  * this pass and restored afterwards.
  */
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import type { Batch } from '../data/types';
-import type { CausalLM } from '../models/types';
+import { injectAdapters, type ContextFor } from '../models/inject';
+import { selectTargets } from '../models/targets';
+import type { CausalLM, InjectOptions } from '../models/types';
 import { accumulateGrads } from './loop';
 
 /** Averaged gradient [out, in] of every named target's base weight over `batches` (caller disposes the tensors). */
@@ -30,5 +32,20 @@ export function averagedBaseGrads(model: CausalLM, targets: string[], batches: B
     return new Map(targets.map((n) => [n, grads[n] as tf.Tensor2D]));
   } finally {
     params.forEach((p, i) => (p.variable.trainable = flags[i]));
+  }
+}
+
+/**
+ * injectAdapters, with LoRA-GA's gradient pass first when opts.adapter is LoRA-GA: `gradBatches` is called only then,
+ * and the averaged gradients are disposed once the adapters hold what they need. Returns the adapted module names.
+ */
+export function injectWithInitGrads(model: CausalLM, opts: InjectOptions, gradBatches: () => Batch[]): string[] {
+  if (opts.adapter.kind !== 'loraga') return injectAdapters(model, opts);
+  const grads = averagedBaseGrads(model, selectTargets([...model.linears().keys()], opts.targets), gradBatches());
+  const ctxFor: ContextFor = (name) => ({ initGrad: grads.get(name) });
+  try {
+    return injectAdapters(model, opts, ctxFor);
+  } finally {
+    tf.dispose([...grads.values()]);
   }
 }

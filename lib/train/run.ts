@@ -10,16 +10,15 @@ import * as tf from '@tensorflow/tfjs';
 import type { ExperimentConfig, RunResult, RunStatus, StepMetrics } from '../experiments/types';
 import { exactMatchAccuracy } from '../eval/accuracy';
 import { evalLoss } from '../eval/loss';
-import { exportPeft, injectAdapters, type ContextFor } from '../models/inject';
+import { exportPeft } from '../models/inject';
 import { loadModel } from '../models/load';
-import { selectTargets } from '../models/targets';
 import type { CausalLM } from '../models/types';
 import type { MathExample } from '../data/types';
 import { collectMeta, gitSha } from '../results/meta';
 import { loadTokenizer } from '../tokenizer/tokenizer';
 import { deriveSeed } from '../util/random';
 import { trainLoop } from './loop';
-import { averagedBaseGrads } from './loraga-grad';
+import { injectWithInitGrads } from './loraga-grad';
 import { collectTrainParams, countParams } from './params';
 import { BASE_INFO_FILE, ensureBaseModel } from './pretrain';
 import { prepareTask } from './task-data';
@@ -69,7 +68,7 @@ function peakRssMb(prev: number): number {
 
 /** The kit's word problems break accuracy down by steps and novelty ('1-step new-numbers', '2-step new-combination'). */
 function problemGroup(ex: MathExample): string | null {
-  const meta = (ex as { meta?: { steps?: unknown; novelty?: unknown } }).meta;
+  const meta = ex.meta;
   return meta && typeof meta.steps === 'number' && typeof meta.novelty === 'string' ? `${meta.steps}-step ${meta.novelty}` : null;
 }
 
@@ -96,20 +95,9 @@ export async function runExperiment(cfg: ExperimentConfig, opts: RunOptions = {}
       log(`warning: data.maxLength=${cfg.data.maxLength} truncates ${task.trainStats.truncated}/${task.trainStats.total} training examples (longest ${task.trainStats.maxTokens} tokens)`);
     const batchAt = (i: number) => task.schedule.at(i).batch;
 
-    let ctxFor: ContextFor | undefined;
-    let grads: Map<string, tf.Tensor2D> | null = null;
-    if (cfg.adapter.kind === 'loraga') {
-      const targets = selectTargets([...model.linears().keys()], cfg.targets);
-      const n = Math.min(LORAGA_GRAD_BATCHES, task.schedule.epochLength(0));
-      grads = averagedBaseGrads(model, targets, Array.from({ length: n }, (_, i) => batchAt(i)));
-      const g = grads;
-      ctxFor = (name) => ({ initGrad: g.get(name) });
-    }
-    try {
-      injectAdapters(model, { adapter: cfg.adapter, targets: cfg.targets, seed: deriveSeed(cfg.seed, 'adapter-init') }, ctxFor);
-    } finally {
-      if (grads) tf.dispose([...grads.values()]);
-    }
+    injectWithInitGrads(model, { adapter: cfg.adapter, targets: cfg.targets, seed: deriveSeed(cfg.seed, 'adapter-init') }, () =>
+      Array.from({ length: Math.min(LORAGA_GRAD_BATCHES, task.schedule.epochLength(0)) }, (_, i) => batchAt(i)),
+    );
     const params = collectTrainParams(model, { loraPlusRatio: cfg.optimizer.loraPlusRatio });
     numParams = countParams(params);
     log(`${cfg.name}/${cfg.variant || cfg.adapter.kind}: ${numParams} trainable parameters, ${task.train.length} train / ${task.eval.length} held-out problems`);

@@ -1,7 +1,7 @@
-/** The shared CLI preamble (parseCli) and integer-option reader (intOption) every subcommand uses. */
+/** The shared CLI preamble (parseCli) and the integer / number option readers (intOption, numberOption) every subcommand uses. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { intOption, parseCli, type CliOptionsConfig } from '../../lib/cli/args';
+import { intOption, numberOption, parseCli, type CliOptionsConfig } from '../../lib/cli/args';
 import { throwsWith } from '../util';
 
 const USAGE = 'usage: bonelab demo [--n N] [--flag] <file>';
@@ -59,6 +59,22 @@ test('intOption: absent is undefined; integers at or above min pass; anything el
   throwsWith(() => intOption('demo', 'seed', ' ', 0), ["got ' '"], 'blank is not 0');
   throwsWith(() => intOption('demo', 'seed', 'x'), ["demo: --seed must be an integer, got 'x'"], 'not a number');
   throwsWith(() => intOption('demo', 'k', '2', 3), ["--k must be an integer >= 3, got '2'"], 'other minimum');
+});
+
+test('numberOption: absent is undefined; finite numbers within the bounds pass; anything else names command, flag and value', () => {
+  assert.is(numberOption('demo', 'alpha', undefined), undefined);
+  assert.is(numberOption('demo', 'alpha', '2.5'), 2.5);
+  assert.is(numberOption('demo', 'alpha', '-3e-2'), -0.03, 'no bounds: any finite number');
+  assert.is(numberOption('demo', 'timeout', '0', { min: 0 }), 0, 'min is inclusive');
+  assert.is(numberOption('demo', 'timeout', '0.5', { exclusiveMin: 0 }), 0.5);
+  throwsWith(() => numberOption('demo', 'timeout', '0', { exclusiveMin: 0 }), ["demo: --timeout must be a number > 0, got '0'"], 'exclusive minimum');
+  throwsWith(() => numberOption('demo', 'timeout', '-1', { min: 0 }), ["demo: --timeout must be a number >= 0, got '-1'"], 'below min');
+  throwsWith(() => numberOption('demo', 'timeout', '', { min: 0 }), ["--timeout must be a number >= 0, got ''"], 'blank is not 0');
+  throwsWith(() => numberOption('demo', 'alpha', '  '), ["demo: --alpha must be a number, got '  '"], 'whitespace is not 0');
+  throwsWith(() => numberOption('demo', 'alpha', 'x'), ["demo: --alpha must be a number, got 'x'"], 'not a number');
+  throwsWith(() => numberOption('demo', 'alpha', 'Infinity'), ["got 'Infinity'"], 'not finite');
+  throwsWith(() => numberOption('demo', 'alpha', 'NaN'), ["got 'NaN'"], 'NaN');
+  throwsWith(() => numberOption('demo', 'x', '1', { min: 0, exclusiveMin: 1 }), ["--x must be a number >= 0 and > 1, got '1'"], 'both bounds');
 });
 
 test.run();

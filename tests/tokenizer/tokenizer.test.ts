@@ -96,6 +96,22 @@ test('word tokenizer: listed words and 1-3 digit strings are one token, other le
   assert.throws(() => buildCharTokenizer(text, { words: ['ok', 'not ok'] }), /word 'not ok' is not a run of ASCII letters/);
 });
 
+test('word tokenizer: words named like Object.prototype members get their own token', () => {
+  const words = ['constructor', 'toString', 'valueOf', 'hasOwnProperty'];
+  const tok = buildCharTokenizer('x', { words });
+  const plain = buildCharTokenizer('x', { words: [] });
+  assert.is(tok.vocabSize, plain.vocabSize + words.length, 'one new id per word');
+  const seen = new Set<number>();
+  for (const w of words) {
+    const ids = tok.encode(w);
+    assert.is(ids.length, 1, `'${w}' is one token`);
+    assert.is(tok.decode(ids), w);
+    assert.ok(ids[0] >= plain.vocabSize && !seen.has(ids[0]), `'${w}' has an id of its own (${ids[0]})`);
+    seen.add(ids[0]);
+  }
+  assert.equal(tok.encode('a constructor.').map((id) => tok.decode([id])), ['a', ' ', 'constructor', '.']);
+});
+
 test('an HF-style tokenizer with a BOS template, AddedToken objects and no pad token', () => {
   const vocab: Record<string, number> = { '<unk>': 0, '<s>': 1, '</s>': 2, a: 3, b: 4, ab: 5 };
   const tj = {

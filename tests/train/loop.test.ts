@@ -150,6 +150,25 @@ test('global-norm clipping: the update uses gradients scaled to the clip norm (v
   });
 });
 
+test('an optimiser step that throws leaves no gradient tensors behind, clipped or not', async () => {
+  for (const clip of [0.05, null]) {
+    await assertNoLeak(`throwing step, clipNorm ${clip}`, () => {
+      const model = new ToyLM(V, 8, 7);
+      const params = collectTrainParams(model, { loraPlusRatio: null });
+      const opt = new AdamW(params, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
+      opt.step = () => {
+        throw new Error('optimiser failed');
+      };
+      try {
+        assert.throws(() => trainStep(model, params, opt, [toyBatch(3, 4, 9, V)], 1e-3, clip), /optimiser failed/);
+      } finally {
+        opt.dispose();
+        model.dispose();
+      }
+    });
+  }
+});
+
 test('cancellation stops before the next step; bad options name the field', async () => {
   const model = new ToyLM(V, 8, 6);
   const ctl = new AbortController();
