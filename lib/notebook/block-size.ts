@@ -207,7 +207,7 @@ export function blockSizeLimits(cfg: Pick<ExperimentConfig, 'model' | 'targets'>
     const row: BlockSizeLimitRow = { r };
     for (const kind of kinds) {
       try {
-        const adapter = resolveAdapterConfig({ kind, r, ...(kind === 'lora' ? { alpha: 2 * r } : {}) });
+        const adapter = resolveAdapterConfig({ kind, r });
         row[kind] = countTrainable(adapter, shapes);
       } catch (e) {
         if (!(e instanceof AdapterConfigError)) throw e;

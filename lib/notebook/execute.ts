@@ -6,7 +6,7 @@
  */
 import { createConverter, type Converter } from 'tslab/dist/converter';
 import { createExecutor, type ConverterSet } from 'tslab/dist/executor';
-import { OutputSink } from './capture';
+import { appendStream, OutputSink } from './capture';
 import { sourceText, toLines, type Notebook } from './ipynb';
 
 export interface CellReport {
@@ -116,7 +116,7 @@ export async function executeNotebook(nb: Notebook, hooks: ExecuteHooks = {}): P
         cell.outputs.push(e.output);
         error = e.text;
       } else if (sink.errors.text !== '') {
-        cell.outputs.push({ output_type: 'stream', name: 'stderr', text: sink.errors.text });
+        appendStream(cell.outputs, 'stderr', sink.errors.text);
       }
       const report: CellReport = { cell: i + 1, head, ok, ms: performance.now() - t0, error };
       reports.push(report);

@@ -32,15 +32,13 @@ export interface ExperimentRun {
 }
 
 /**
- * The grid an experiment file defines for this notebook's setting (preset `smoke` or `full`), with the notebook's
- * axes on top. The smoke setting is a pipeline check, not a measurement, so it runs the first seed only: that keeps
- * every notebook well under a minute (a run costs a few seconds of process start-up alone).
+ * The grid an experiment file defines for this notebook's setting (preset `smoke` or `full`), with the context's axes
+ * (the smoke setting's single seed) and then the notebook's own on top.
  */
 export function experimentGrid(ctx: NotebookContext, experiment: string, opts: Pick<ExperimentOptions, 'overrides' | 'axes'> = {}): { spec: GridSpec; cells: GridCell[] } {
   const preset = applyPreset(readExperimentFile(findExperimentFile(experiment)), ctx.setting);
   const axes: GridAxes = { ...preset.axes };
-  for (const [k, v] of Object.entries(opts.axes ?? {})) if (v !== undefined) (axes as Record<string, unknown>)[k] = v;
-  if (ctx.smoke && axes.seed && axes.seed.length > 1) axes.seed = axes.seed.slice(0, 1);
+  for (const layer of [ctx.axes, opts.axes ?? {}]) for (const [k, v] of Object.entries(layer)) if (v !== undefined) (axes as Record<string, unknown>)[k] = v;
   const spec = { ...preset, axes };
   return { spec, cells: expandGrid(spec, opts.overrides ?? []) };
 }

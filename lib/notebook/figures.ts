@@ -2,22 +2,16 @@
  * Figures some notebooks need beyond the report's set, built from the same per-configuration summaries (mean over
  * seeds with 95% CI error bars): quality against cost (Bone vs Bat), and quality against learning rate.
  */
-import { formatLr } from '../experiments/naming';
 import type { RunResult } from '../experiments/types';
+import { metricPanels } from '../report/figures';
 import type { MetricKey, SummaryRow } from '../report/summary';
-import { METRICS } from '../report/summary';
+import { metricDef } from '../report/summary';
 import type { FigureSpec } from './display';
-
-function metric(key: MetricKey) {
-  const m = METRICS.find((x) => x.key === key);
-  if (!m) throw new Error(`figures: unknown metric ${key}`);
-  return m;
-}
 
 /** Mean and CI half-width of a metric in display units (NaN when the group has no finished run). */
 function point(g: SummaryRow, key: MetricKey): { y: number; e: number } {
   const s = g.stats[key];
-  const scale = metric(key).scale;
+  const scale = metricDef(key).scale;
   return { y: s.mean * scale, e: Number.isFinite(s.ci95) ? s.ci95 * scale : 0 };
 }
 
@@ -42,42 +36,24 @@ export function qualityVsCostFigure(summary: readonly SummaryRow[], quality: Met
   return {
     data,
     layout: {
-      title: { text: `${metric(quality).title} against cost (mean over seeds, 95% CI)` },
+      title: { text: `${metricDef(quality).title} against cost (mean over seeds, 95% CI)` },
       grid: { rows: 1, columns: 2, pattern: 'independent' },
-      xaxis: { title: { text: metric('step_ms').title } },
-      xaxis2: { title: { text: metric('peak_mb').title } },
-      yaxis: { title: { text: metric(quality).title } },
-      yaxis2: { title: { text: metric(quality).title } },
+      xaxis: { title: { text: metricDef('step_ms').title } },
+      xaxis2: { title: { text: metricDef('peak_mb').title } },
+      yaxis: { title: { text: metricDef(quality).title } },
+      yaxis2: { title: { text: metricDef(quality).title } },
       legend: { orientation: 'h', y: -0.25 },
     },
   };
 }
 
-/** Quality against learning rate, one line per method (panels: each metric given). */
+/**
+ * Quality against learning rate, one line per method and r (panels: each metric given), as the report's metric
+ * panels: kind colours, configurations without a finished run left out.
+ */
 export function learningRateFigure(summary: readonly SummaryRow[], metrics: readonly MetricKey[] = ['eval_loss', 'accuracy']): FigureSpec {
-  const labels = [...new Set(summary.map((g) => g.label))];
-  const data = metrics.flatMap((key, i) =>
-    labels.map((label) => {
-      const gs = summary.filter((g) => g.label === label).sort((a, b) => a.lr - b.lr);
-      const pts = gs.map((g) => point(g, key));
-      return {
-        type: 'scatter', mode: 'lines+markers', name: label, legendgroup: label, showlegend: i === 0,
-        x: gs.map((g) => g.lr), y: pts.map((p) => p.y), error_y: { type: 'data', array: pts.map((p) => p.e) },
-        text: gs.map((g) => `lr=${formatLr(g.lr)}`), xaxis: i === 0 ? 'x' : `x${i + 1}`, yaxis: i === 0 ? 'y' : `y${i + 1}`,
-      };
-    }),
-  );
-  const layout: Record<string, unknown> = {
-    title: { text: 'Sensitivity to the learning rate (mean over seeds, 95% CI)' },
-    grid: { rows: 1, columns: metrics.length, pattern: 'independent' },
-    legend: { orientation: 'h', y: -0.25 },
-  };
-  metrics.forEach((key, i) => {
-    const ax = i === 0 ? '' : String(i + 1);
-    layout[`xaxis${ax}`] = { title: { text: 'learning rate' }, type: 'log' };
-    layout[`yaxis${ax}`] = { title: { text: metric(key).title } };
-  });
-  return { data, layout };
+  const { data, layout } = metricPanels(summary, metrics, (g) => g.lr, 'learning rate', groupLabel);
+  return { data, layout: { ...layout, title: { text: 'Sensitivity to the learning rate (mean over seeds, 95% CI)' } } };
 }
 
 /** Training loss per step (and held-out loss where evaluated) of one run. */

@@ -12,9 +12,8 @@ import type { ExperimentConfig, RunResult } from '../experiments/types';
 import { evalLoss } from '../eval/loss';
 import { importPeft } from '../models/inject';
 import { loadModel } from '../models/load';
-import { readAdapterDir } from '../peft/adapter-dir';
-import { writeRunResult } from '../results/write';
-import { readRunResult } from '../results/read';
+import { runResultPath, writeRunResult } from '../results/write';
+import { parseRunResult } from '../results/read';
 import { loadTokenizer } from '../tokenizer/tokenizer';
 import { resolveBase, runExperiment } from '../train/run';
 import { prepareTask, WORDPROBLEM_DATA_SEED } from '../train/task-data';
@@ -81,9 +80,7 @@ export function checkpointGrid(checkpoint: CheckpointChoice, data: DataChoice): 
 export async function fineTuneAndExport(ctx: NotebookContext, cfg: ExperimentConfig, exportDir: string): Promise<RunResult> {
   fs.rmSync(exportDir, { recursive: true, force: true }); // an old export must not pass for this run's
   const result = await runExperiment(cfg, { exportAdapterDir: exportDir, log: (l) => console.log(l) });
-  const file = writeRunResult(path.join(ctx.resultsDir, 'runs', `${cfg.variant}.json`), result);
-  const back = readRunResult(file);
-  if (!back) throw new Error(`fineTuneAndExport: ${file} could not be read back`);
+  const back = parseRunResult(writeRunResult(runResultPath(ctx.resultsDir, cfg.variant), result));
   if (back.train_info.status !== 'ok') throw new Error(`fineTuneAndExport: run ${back.train_info.status}: ${back.run_info.error_msg ?? ''}`);
   return back;
 }
@@ -103,13 +100,12 @@ export interface ExportCheck {
 
 /** Reload the base, apply the exported PEFT folder, and measure the same held-out loss the run reported. */
 export async function checkExport(cfg: ExperimentConfig, exportDir: string, result: RunResult): Promise<ExportCheck> {
-  const contents = readAdapterDir(exportDir);
   const base = await resolveBase(cfg, {});
   const model = loadModel(base.dir);
   try {
     const task = prepareTask(cfg, loadTokenizer(base.dir), base.kitBase);
     const plain = evalLoss(model, task.evalBatches);
-    importPeft(model, exportDir, { seed: 0 });
+    const contents = importPeft(model, exportDir, { seed: 0 });
     const reloaded = evalLoss(model, task.evalBatches);
     let maxAbs = 0;
     for (const ts of contents.tensors.values()) for (const t of Object.values(ts)) for (const v of t.data) maxAbs = Math.max(maxAbs, Math.abs(v));

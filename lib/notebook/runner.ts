@@ -4,6 +4,7 @@
  */
 import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { CellReport } from './execute';
 import type { WorkerMessage } from './worker';
@@ -83,13 +84,14 @@ export function runNotebook(file: string, opts: RunNotebookOptions): Promise<Not
   const killGroup = (): void => {
     try {
       if (child.pid) process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      /* already gone */
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e; // ESRCH: the whole group is already gone
     }
   };
-  const onSignal = (): void => {
+  // Exit as a shell reports a process ended by that signal: 128 + its number (SIGINT 130, SIGTERM 143).
+  const onSignal = (signal: NodeJS.Signals): void => {
     killGroup();
-    process.exit(130);
+    process.exit(128 + os.constants.signals[signal]);
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
@@ -122,6 +124,7 @@ export function runNotebook(file: string, opts: RunNotebookOptions): Promise<Not
     : null;
   return new Promise((resolve) => {
     child.on('exit', (code, signal) => {
+      killGroup(); // grid workers a cell started must not outlive the notebook
       if (timer) clearTimeout(timer);
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);

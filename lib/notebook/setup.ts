@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { GridAxes } from '../experiments/grid-spec';
 import { readJson, writeJsonAtomic } from '../util/fs';
 
 export type NotebookSetting = 'smoke' | 'full';
@@ -16,6 +17,8 @@ export interface NotebookContext {
   smoke: boolean;
   /** results/nb-<id>/<setting> (absolute). */
   resultsDir: string;
+  /** Axes laid over every grid this notebook runs (before the notebook's own axes). */
+  axes: GridAxes;
 }
 
 const NOTEBOOK_ID = /^\d\d-[a-z0-9-]+$/;
@@ -34,7 +37,8 @@ export function notebookContext(id: string, env: NodeJS.ProcessEnv = process.env
   const setting: NotebookSetting = smoke ? 'smoke' : 'full';
   const resultsDir = path.resolve('results', `nb-${id}`, setting);
   fs.mkdirSync(resultsDir, { recursive: true });
-  return { id, setting, smoke, resultsDir };
+  // Smoke runs seed 0 only: the notebook smoke must stay under a minute (the CLI smoke presets keep two seeds for CI).
+  return { id, setting, smoke, resultsDir, axes: smoke ? { seed: [0] } : {} };
 }
 
 /** One line for the notebook's output: setting and where results go. */

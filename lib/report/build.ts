@@ -5,9 +5,8 @@
 import * as aq from 'arquero';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { RunResult } from '../experiments/types';
 import { readJson, writeFileAtomic } from '../util/fs';
-import { readRunResults } from '../results/read';
+import { readCurrentRunResults } from '../results/read';
 import { ClaimResult, evaluateClaims } from './claims';
 import { buildFigures } from './figures';
 import { claimsTextTable, reportPage } from './html';
@@ -53,14 +52,7 @@ export function buildReport(expDir: string): Report {
   const manifestFile = path.join(expDir, 'grid.json');
   const manifest = fs.existsSync(manifestFile) ? readJson<GridManifest>(manifestFile) : null;
   const name = manifest?.name ?? path.basename(expDir);
-  const { results, problems } = readRunResults(expDir);
-  let runs: RunResult[] = results;
-  let ignored: string[] = [];
-  if (manifest) {
-    const current = new Set(manifest.cells.map((c) => c.variant));
-    ignored = runs.filter((r) => !current.has(r.run_info.variant)).map((r) => r.run_info.variant);
-    runs = runs.filter((r) => current.has(r.run_info.variant));
-  }
+  const { results: runs, problems, ignored } = readCurrentRunResults(expDir);
   if (runs.length === 0) throw new Error(`report: no run results in ${path.join(expDir, 'runs')}${ignored.length ? ` for the current grid (${ignored.length} older ones ignored)` : ''}`);
   const rows = runs.map(runRow);
   const summary = summarizeRuns(rows);

@@ -6,7 +6,7 @@ import type { RunResult } from '../experiments/types';
 import { formatLr, groupOf } from '../experiments/naming';
 import type { NamedFigure } from './plotly';
 import type { SummaryRow } from './summary';
-import { METRICS, MetricKey } from './summary';
+import { metricDef, MetricKey } from './summary';
 import { formatCount } from './tables';
 
 const COLORS: Record<string, string> = {
@@ -14,17 +14,24 @@ const COLORS: Record<string, string> = {
 };
 const EXTRA = ['#bcbd22', '#393b79', '#637939', '#8c6d31', '#843c39', '#7b4173'];
 
-/** A stable colour per group label (kind colour for the first group of a kind). */
-function palette(groups: readonly SummaryRow[]): Map<string, string> {
+/** Which series (one line, one legend entry) a group belongs to; the key is also the legend text. */
+export type SeriesOf = (g: SummaryRow) => string;
+
+/** One line per method and learning rate, e.g. along r. */
+export const byMethodAndLr: SeriesOf = (g) => `${g.label} lr=${formatLr(g.lr)}`;
+
+/** A stable colour per series, by default per group (kind colour for the first series of a kind). */
+function palette(groups: readonly SummaryRow[], seriesOf: SeriesOf = (g) => g.group): Map<string, string> {
   const out = new Map<string, string>();
   const usedKinds = new Set<string>();
   let extra = 0;
   for (const g of groups) {
-    if (out.has(g.group)) continue;
+    const k = seriesOf(g);
+    if (out.has(k)) continue;
     if (COLORS[g.kind] && !usedKinds.has(g.kind)) {
-      out.set(g.group, COLORS[g.kind]);
+      out.set(k, COLORS[g.kind]);
       usedKinds.add(g.kind);
-    } else out.set(g.group, EXTRA[extra++ % EXTRA.length]);
+    } else out.set(k, EXTRA[extra++ % EXTRA.length]);
   }
   return out;
 }
@@ -104,12 +111,13 @@ function curveFigure(id: string, title: string, caption: string, groups: readonl
   };
 }
 
-function errorScatter(groups: readonly SummaryRow[], key: MetricKey, xOf: (g: SummaryRow) => number | null, colors: Map<string, string>, axes: { xaxis?: string; yaxis?: string } = {}, byLabel = true): Record<string, unknown>[] {
-  const m = METRICS.find((d) => d.key === key)!;
+/** Mean ± CI of a metric against x, one trace per series (colours keyed by series); groups with no data are left out. */
+function errorScatter(groups: readonly SummaryRow[], key: MetricKey, xOf: (g: SummaryRow) => number | null, seriesOf: SeriesOf, colors: Map<string, string>, axes: { xaxis?: string; yaxis?: string } = {}): Record<string, unknown>[] {
+  const m = metricDef(key);
   const series = new Map<string, SummaryRow[]>();
   for (const g of groups) {
     if (xOf(g) === null || !(g.stats[key].n > 0)) continue;
-    const k = byLabel ? `${g.label} lr=${formatLr(g.lr)}` : g.group;
+    const k = seriesOf(g);
     series.set(k, [...(series.get(k) ?? []), g]);
   }
   return [...series.entries()].map(([k, gs]) => {
@@ -122,27 +130,29 @@ function errorScatter(groups: readonly SummaryRow[], key: MetricKey, xOf: (g: Su
       y: gs.map((g) => g.stats[key].mean * m.scale),
       error_y: { type: 'data', array: gs.map((g) => (Number.isFinite(g.stats[key].ci95) ? g.stats[key].ci95 * m.scale : 0)), visible: true },
       text: gs.map((g) => `${groupName(g)}, ${formatCount(g.params)} params, n=${g.stats[key].n}`),
-      marker: { color: colors.get(gs[0].group), size: 9 },
-      line: { color: colors.get(gs[0].group) },
+      marker: { color: colors.get(k), size: 9 },
+      line: { color: colors.get(k) },
       legendgroup: k,
       ...axes,
     };
   });
 }
 
-/** Panels side by side, one per metric, of mean ± CI against x (log axis); the legend is shown once. */
-function metricPanels(groups: readonly SummaryRow[], keys: MetricKey[], xOf: (g: SummaryRow) => number | null, xTitle: string, byLabel: boolean): { data: Record<string, unknown>[]; layout: Record<string, unknown> } {
-  const colors = palette(groups);
+/**
+ * Panels side by side, one per metric, of mean ± CI against x (log axis), one line per series; the legend is shown
+ * once.
+ */
+export function metricPanels(groups: readonly SummaryRow[], keys: readonly MetricKey[], xOf: (g: SummaryRow) => number | null, xTitle: string, seriesOf: SeriesOf): { data: Record<string, unknown>[]; layout: Record<string, unknown> } {
+  const colors = palette(groups, seriesOf);
   const data: Record<string, unknown>[] = [];
   const layout: Record<string, unknown> = { grid: { rows: 1, columns: keys.length, pattern: 'independent' }, legend: { orientation: 'h', y: -0.25 } };
   keys.forEach((k, i) => {
     const ax = i === 0 ? '' : String(i + 1);
-    const traces = errorScatter(groups, k, xOf, colors, { xaxis: `x${ax}`, yaxis: `y${ax}` }, byLabel);
-    if (!byLabel) traces.forEach((t) => (t.name = groupName(groups.find((g) => g.group === t.name)!)));
+    const traces = errorScatter(groups, k, xOf, seriesOf, colors, { xaxis: `x${ax}`, yaxis: `y${ax}` });
     if (i > 0) traces.forEach((t) => (t.showlegend = false));
     data.push(...traces);
     layout[`xaxis${ax}`] = { title: { text: xTitle }, type: 'log' };
-    layout[`yaxis${ax}`] = { title: { text: METRICS.find((m) => m.key === k)!.title } };
+    layout[`yaxis${ax}`] = { title: { text: metricDef(k).title } };
   });
   return { data, layout };
 }
@@ -152,7 +162,7 @@ function blockSizeFigure(groups: readonly SummaryRow[]): NamedFigure | null {
   const swept = groups.some((g) => groups.filter((h) => h.label === g.label && h.lr === g.lr && h.r !== null).length >= 2);
   if (!swept) return null;
   const keys = (['eval_loss', 'accuracy', 'step_ms'] as MetricKey[]).filter((k) => groups.some((g) => g.stats[k].n > 0));
-  const { data, layout } = metricPanels(groups, keys, (g) => g.r, 'r (block size / rank)', true);
+  const { data, layout } = metricPanels(groups, keys, (g) => g.r, 'r (block size / rank)', byMethodAndLr);
   const title = 'Block size / rank ablation';
   return { id: 'block-size', title, caption: 'Mean over seeds with 95% CI error bars, per method, against r (log axis).', figure: { data, layout: { ...layout, title: { text: title } } } };
 }
@@ -161,7 +171,7 @@ function blockSizeFigure(groups: readonly SummaryRow[]): NamedFigure | null {
 function paramsFigure(groups: readonly SummaryRow[]): NamedFigure | null {
   const keys = (['accuracy', 'eval_loss'] as MetricKey[]).filter((k) => groups.some((g) => g.stats[k].n > 0 && g.params !== null));
   if (keys.length === 0) return null;
-  const { data, layout } = metricPanels(groups, keys, (g) => g.params, 'trainable parameters', false);
+  const { data, layout } = metricPanels(groups, keys, (g) => g.params, 'trainable parameters', groupName);
   const title = 'Accuracy and held-out loss vs trainable parameters';
   return { id: 'accuracy-vs-params', title, caption: 'Mean over seeds with 95% CI error bars; x is the trainable parameter count (log axis).', figure: { data, layout: { ...layout, title: { text: title } } } };
 }
@@ -170,12 +180,12 @@ function paramsFigure(groups: readonly SummaryRow[]): NamedFigure | null {
 function gradNormFigure(groups: readonly SummaryRow[]): NamedFigure | null {
   const withR = groups.filter((g) => g.r !== null && g.stats.init_grad_norm.n > 0);
   if (withR.length === 0) return null;
-  const colors = palette(groups);
-  const data = errorScatter(groups, 'init_grad_norm', (g) => g.r, colors);
+  const colors = palette(groups, byMethodAndLr);
+  const data = errorScatter(groups, 'init_grad_norm', (g) => g.r, byMethodAndLr, colors);
   const rs = withR.map((g) => g.r!);
   const [lo, hi] = [Math.min(...rs), Math.max(...rs)];
   for (const g of groups.filter((h) => h.r === null && h.stats.init_grad_norm.n > 0)) {
-    data.push({ type: 'scatter', mode: 'lines', name: groupName(g), x: [lo, hi], y: [g.stats.init_grad_norm.mean, g.stats.init_grad_norm.mean], line: { dash: 'dash', color: colors.get(g.group) } });
+    data.push({ type: 'scatter', mode: 'lines', name: groupName(g), x: [lo, hi], y: [g.stats.init_grad_norm.mean, g.stats.init_grad_norm.mean], line: { dash: 'dash', color: colors.get(byMethodAndLr(g)) } });
   }
   return {
     id: 'grad-norm-vs-rank',
@@ -204,7 +214,7 @@ function costFigure(groups: readonly SummaryRow[]): NamedFigure | null {
       xaxis: `x${ax}`,
       yaxis: `y${ax}`,
     });
-    layout[`yaxis${ax}`] = { title: { text: METRICS.find((m) => m.key === k)!.title } };
+    layout[`yaxis${ax}`] = { title: { text: metricDef(k).title } };
   });
   return { id: 'cost', title: 'Step time and peak memory per method', caption: 'Median step time and peak resident memory of the training process (mean over seeds, 95% CI).', figure: { data, layout } };
 }

@@ -37,7 +37,8 @@ function finite(x: unknown): number | null {
   return typeof x === 'number' && Number.isFinite(x) ? x : null;
 }
 
-function meanOf(xs: number[]): number | null {
+/** Mean of the finite values; null when there are none. */
+export function meanOf(xs: readonly number[]): number | null {
   const v = xs.filter((x) => Number.isFinite(x));
   return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null;
 }
@@ -85,15 +86,19 @@ export function runRow(r: RunResult): RunRow {
 }
 
 /**
- * Wall-clock seconds until the training loss (a moving mean over `window` logged steps, to damp batch noise) first
- * drops to `target` or below; null when it never does.
+ * First logged step, with its wall-clock seconds, at which the training loss (a moving mean over `window` logged steps,
+ * to damp batch noise: one lucky batch does not count) is at or below `target`; null when it never is.
  */
-export function timeToLoss(r: RunResult, target: number, window: number): number | null {
+export function firstReach(r: RunResult, target: number, window = finalWindow(r)): { step: number; wall_s: number } | null {
   const m = r.train_info.metrics;
   for (let i = 0; i < m.length; i++) {
-    const part = m.slice(Math.max(0, i - window + 1), i + 1).map((x) => x.train_loss);
-    const avg = meanOf(part);
-    if (avg !== null && avg <= target) return m[i].wall_s;
+    const avg = meanOf(m.slice(Math.max(0, i - window + 1), i + 1).map((x) => x.train_loss));
+    if (avg !== null && avg <= target) return { step: m[i].step, wall_s: m[i].wall_s };
   }
   return null;
+}
+
+/** Wall-clock seconds until the moving-mean training loss first reaches `target` (see firstReach); null if never. */
+export function timeToLoss(r: RunResult, target: number, window: number): number | null {
+  return firstReach(r, target, window)?.wall_s ?? null;
 }

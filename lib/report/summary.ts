@@ -29,6 +29,13 @@ export const METRICS: readonly MetricDef[] = [
 
 export type MetricKey = MetricDef['key'];
 
+/** The definition of one metric; throws naming the key when it is not one of METRICS. */
+export function metricDef(key: MetricKey): MetricDef {
+  const m = METRICS.find((d) => d.key === key);
+  if (!m) throw new Error(`metrics: unknown metric ${JSON.stringify(key)} (known: ${METRICS.map((d) => d.key).join(', ')})`);
+  return m;
+}
+
 export interface SummaryRow {
   group: string;
   label: string;

@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RunResult } from '../experiments/types';
+import { readJson } from '../util/fs';
 
 const STATUSES = ['ok', 'diverged', 'failed', 'cancelled'];
 
@@ -23,13 +24,23 @@ export function checkRunResult(r: unknown, where: string): asserts r is RunResul
   if (ti.status === 'ok' && ti.final === null) fail('status ok but train_info.final is null');
 }
 
+/** One result file, validated; throws naming the file and the reason (missing, not JSON, not a run result). */
+export function parseRunResult(file: string): RunResult {
+  if (!fs.existsSync(file)) throw new Error(`${file}: no such result file`);
+  let r: unknown;
+  try {
+    r = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`${file}: not valid JSON: ${(e as Error).message}`);
+  }
+  checkRunResult(r, file);
+  return r;
+}
+
 /** One result file, or null when it is missing or unreadable (a half-written file from a non-atomic writer). */
 export function readRunResult(file: string): RunResult | null {
-  if (!fs.existsSync(file)) return null;
   try {
-    const r = JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
-    checkRunResult(r, file);
-    return r;
+    return parseRunResult(file);
   } catch {
     return null;
   }
@@ -51,13 +62,34 @@ export function readRunResults(expDir: string): ReadResults {
     if (!f.endsWith('.json')) continue;
     const file = path.join(dir, f);
     try {
-      const r = JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
-      checkRunResult(r, file);
-      results.push(r);
+      results.push(parseRunResult(file));
     } catch (e) {
       problems.push({ file, error: (e as Error).message });
     }
   }
   results.sort((a, b) => (a.run_info.variant < b.run_info.variant ? -1 : a.run_info.variant > b.run_info.variant ? 1 : 0));
   return { results, problems };
+}
+
+export interface CurrentResults extends ReadResults {
+  /** Variants with a result file that the grid's manifest no longer lists (left from an earlier spec), not returned. */
+  ignored: string[];
+}
+
+/**
+ * The results of the grid's current cells: those listed in <expDir>/grid.json (the manifest a grid writes), or every
+ * result when there is no manifest (a folder written by single `train` runs).
+ */
+export function readCurrentRunResults(expDir: string): CurrentResults {
+  const { results, problems } = readRunResults(expDir);
+  const manifest = path.join(expDir, 'grid.json');
+  if (!fs.existsSync(manifest)) return { results, problems, ignored: [] };
+  const cells = readJson<{ cells?: { variant: string }[] }>(manifest).cells;
+  if (!Array.isArray(cells)) throw new Error(`${manifest}: field cells must be an array of { variant }`);
+  const current = new Set(cells.map((c) => c.variant));
+  return {
+    results: results.filter((r) => current.has(r.run_info.variant)),
+    problems,
+    ignored: results.filter((r) => !current.has(r.run_info.variant)).map((r) => r.run_info.variant),
+  };
 }

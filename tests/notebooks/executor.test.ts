@@ -5,7 +5,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -92,6 +92,86 @@ test('CLI: a type error exits non-zero naming the notebook, the cell and the dia
   assert.match(all, /typeerr\.ipynb failed in cell 2/);
   assert.match(all, /not assignable to type 'number'/);
   assert.match(res.stdout, /0 ok, 1 failed/);
+});
+
+/** Is `pid` a live process (a zombie, dead but not yet reaped by its new parent, counts as gone)? */
+function alive(pid: number): boolean {
+  if (fs.existsSync('/proc')) {
+    try {
+      return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    } catch {
+      return false;
+    }
+  }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function gone(pid: number, ms = 5000): Promise<boolean> {
+  for (const t0 = Date.now(); Date.now() - t0 < ms; ) {
+    if (!alive(pid)) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
+
+/** A cell that starts a long-lived child process (as a grid worker would) and writes its pid to `pidFile`. */
+function sleeperCell(pidFile: string): string {
+  return [
+    'import { spawn } from "node:child_process";',
+    'import * as fs from "node:fs";',
+    'const sleeper = spawn(process.execPath, ["-e", "setTimeout(() => {}, 120000)"], { stdio: "ignore" });',
+    'sleeper.unref();',
+    `fs.writeFileSync(${JSON.stringify(pidFile)}, String(sleeper.pid));`,
+  ].join('\n');
+}
+
+test('processes a cell started do not outlive the notebook when it finishes', async () => {
+  const pidFile = path.join(tmp, 'sleeper-done.pid');
+  const run = await runNotebook(write('spawns', [sleeperCell(pidFile), 'console.log("done");']), { outDir: path.join(tmp, 'out') });
+  assert.ok(run.ok, `run failed: ${run.error ?? run.failed?.error}`);
+  const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+  const ended = await gone(pid);
+  if (!ended) process.kill(pid, 'SIGKILL');
+  assert.ok(ended, `child process ${pid} still running after the notebook finished`);
+});
+
+test('SIGTERM to the runner ends the notebook and what it started, exiting 143 (128 + 15)', async () => {
+  const pidFile = path.join(tmp, 'sleeper-term.pid');
+  const nb = write('term', [sleeperCell(pidFile), 'await new Promise((r) => setTimeout(r, 120000));']);
+  const script = path.join(tmp, 'run-one.ts');
+  fs.writeFileSync(script, [
+    `import { runNotebook } from ${JSON.stringify(path.join(PROJECT_ROOT, 'lib', 'notebook', 'runner'))};`,
+    `void runNotebook(${JSON.stringify(nb)}, { outDir: ${JSON.stringify(path.join(tmp, 'out'))}, onCellStart: (cell) => console.log('cell ' + cell) });`,
+  ].join('\n'));
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the notebook never reached cell 2: ${out}`)), 60000);
+    const onData = (b: Buffer) => {
+      out += b.toString('utf8');
+      if (/cell 2\n/.test(out)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+  }).catch((e) => {
+    child.kill('SIGTERM'); // the runner's own handler then ends the notebook's process group
+    throw e;
+  });
+  const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+  child.kill('SIGTERM');
+  assert.is(await exited, 143, out);
+  const ended = await gone(pid);
+  if (!ended) process.kill(pid, 'SIGKILL');
+  assert.ok(ended, `child process ${pid} still running after the runner was terminated`);
 });
 
 test.run();

@@ -10,9 +10,10 @@ import * as path from 'node:path';
 import { generateWordProblems } from '../../datasets/wordproblems';
 import { loadGsm8k } from '../../datasets/gsm8k';
 import type { RunResult, StepMetrics } from '../../lib/experiments/types';
-import { firstReach } from '../../lib/notebook/convergence';
+import { firstReach } from '../../lib/report/rows';
 import { learningRateFigure, qualityVsCostFigure } from '../../lib/notebook/figures';
 import { toGsm8kLine } from '../../lib/notebook/real-checkpoint';
+import { experimentGrid } from '../../lib/notebook/experiment';
 import { isSmoke, notebookContext } from '../../lib/notebook/setup';
 import type { SummaryRow } from '../../lib/report/summary';
 import { summarize } from '../../lib/report/stats';
@@ -39,6 +40,24 @@ test('notebookContext: results/nb-<id>/<setting> under the working directory; ba
     process.chdir(cwd);
   }
   assert.throws(() => notebookContext('quickstart'), /expected NN-name/);
+});
+
+test('experimentGrid: notebook smoke runs seed 0 of the smoke preset (which has two); full keeps the preset seeds', () => {
+  const cwd = process.cwd();
+  process.chdir(tmp);
+  try {
+    const smoke = notebookContext('07-test', { BONELAB_SMOKE: '1' });
+    const full = notebookContext('07-test', {});
+    const seeds = (cells: { config: { seed: number } }[]) => [...new Set(cells.map((c) => c.config.seed))];
+    const s = experimentGrid(smoke, 'bone-vs-bat');
+    assert.equal(seeds(s.cells), [0]);
+    assert.ok(s.cells.length > 1, 'the other axes are kept');
+    assert.equal(seeds(experimentGrid(full, 'bone-vs-bat').cells).length > 1, true);
+    // The notebook's own axes come last, so it can still ask for more seeds explicitly.
+    assert.equal(seeds(experimentGrid(smoke, 'bone-vs-bat', { axes: { seed: [3, 4] } }).cells), [3, 4]);
+  } finally {
+    process.chdir(cwd);
+  }
 });
 
 test('word problems written as GSM8K JSONL read back identically with the GSM8K loader', () => {
@@ -84,6 +103,13 @@ test('figures: one trace per method and panel, points in lr order, CI as error b
   assert.equal(bone.x, [1e-3, 1e-2]);
   [2.1, 1.1].forEach((want, i) => assert.ok(Math.abs(bone.y[i] - want) < 1e-9, `bone point ${i}: ${bone.y[i]} vs ${want}`));
   assert.ok(bone.error_y.array.every((e) => e > 0));
+  assert.is((bone as { marker?: { color?: string } }).marker?.color, '#d62728', "bone in its kind's colour, as in the report");
+  // A configuration without a finished run on a metric is left out of that panel, not drawn as a NaN point.
+  const partial = [...summary, { ...group('lora', 1e-2, []), stats: { ...group('lora', 1e-2, []).stats, accuracy: summarize([]) } }];
+  const lr2 = learningRateFigure(partial, ['eval_loss', 'accuracy']) as { data: { name: string; x: number[]; xaxis: string }[] };
+  const lora = lr2.data.filter((t) => t.name === 'lora r=8');
+  assert.equal(lora.map((t) => t.x), [[1e-3], [1e-3]]);
+  assert.throws(() => learningRateFigure(summary, ['bogus' as never]), /unknown metric "bogus"/);
   const qc = qualityVsCostFigure(summary);
   assert.is(qc.data.length, 6, '3 groups x 2 panels');
   assert.equal((qc.data[3] as { x: number[] }).x, [100.5]);

@@ -46,6 +46,20 @@ test('claims on a clear-cut experiment: orderings hold, cost claims hold, verdic
   assert.match(acc.paper, /48\.16 > 43\.89 > 42\.93 > 40\.75/);
 });
 
+test('claims: "beats each" compares Bone with each other method alone; an ordering also compares the others', () => {
+  // Bone clearly best; PiSSA and LoRA identical (same curves and noise), so only the ordering's PiSSA-vs-LoRA step is open.
+  const runs = [0, 1, 2].flatMap((seed) => [
+    fakeRun({ adapter: { kind: 'bone', r: 8 }, seed, finalLoss: 1.0, accuracy: 0.5, stepMs: 40, peakMb: 300, gradNorm: 20 }),
+    fakeRun({ adapter: { kind: 'pissa', r: 4, alpha: 4, rslora: false, niter: null }, seed, finalLoss: 1.6, accuracy: 0.3, stepMs: 40, peakMb: 300, gradNorm: 8 }),
+    fakeRun({ adapter: { kind: 'lora', r: 4, alpha: 8, rslora: false, init: 'kaiming', loraBias: false }, seed, finalLoss: 1.6, accuracy: 0.3, stepMs: 40, peakMb: 300, gradNorm: 2 }),
+  ]);
+  const claims = evaluateClaims(summarizeRuns(runs.map(runRow)), runs, ['convergence-final', 'accuracy-loss']);
+  const v = Object.fromEntries(claims.map((c) => [c.id, c.verdict]));
+  assert.is(v['convergence-final'], HOLDS, 'bone beats pissa and beats lora');
+  assert.is(v['accuracy-loss'], OVERLAP, 'bone < pissa holds but pissa < lora is within noise');
+  assert.match(claims.find((c) => c.id === 'convergence-final')!.kit, /^final train loss: Bone r=8 .*, PiSSA r=4 .*, LoRA r=4 /);
+});
+
 test('claims: reversed data does not hold, one seed is inconclusive, listed ids without data say so', () => {
   const runs = [0, 1, 2].flatMap((seed) => [
     fakeRun({ adapter: { kind: 'bone', r: 8 }, seed, finalLoss: 1.6, accuracy: 0.2, stepMs: 60, peakMb: 300, gradNorm: 1 }),
