@@ -71,3 +71,33 @@ export function throwsWith(fn: () => unknown, parts: (string | RegExp)[], what =
 export function tensorMaxDiff(a: tf.Tensor, b: tf.Tensor): number {
   return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
 }
+
+/** Assert that an async function rejects with a message matching `re` (uvu/assert has no rejects). */
+export async function rejects(fn: () => Promise<unknown>, re: RegExp): Promise<void> {
+  let err: unknown = null;
+  try {
+    await fn();
+  } catch (e) {
+    err = e;
+  }
+  if (!err) throw new Error(`expected a rejection matching ${re}, but it resolved`);
+  const msg = (err as Error).message ?? String(err);
+  if (!re.test(msg)) throw new Error(`expected a rejection matching ${re}, got: ${msg}`);
+}
+
+/** Run fn (sync or async) with console.log / console.error captured; an error propagates after the console is restored. */
+export async function captureConsole<T>(fn: () => T | Promise<T>): Promise<{ result: T; out: string; err: string }> {
+  const log = console.log;
+  const error = console.error;
+  let out = '';
+  let err = '';
+  console.log = (...a: unknown[]) => void (out += a.join(' ') + '\n');
+  console.error = (...a: unknown[]) => void (err += a.join(' ') + '\n');
+  try {
+    const result = await fn();
+    return { result, out, err };
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+}

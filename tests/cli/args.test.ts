@@ -2,29 +2,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { intOption, numberOption, parseCli, type CliOptionsConfig } from '../../lib/cli/args';
-import { throwsWith } from '../util';
+import { captureConsole, throwsWith } from '../util';
 
 const USAGE = 'usage: bonelab demo [--n N] [--flag] <file>';
 const OPTIONS = { n: { type: 'string' }, flag: { type: 'boolean', default: false }, tag: { type: 'string', multiple: true, default: [] } } satisfies CliOptionsConfig;
 
-/** Run fn with console.log / console.error captured. */
-function capture<T>(fn: () => T): { result: T; out: string; err: string } {
-  const log = console.log;
-  const error = console.error;
-  let out = '';
-  let err = '';
-  console.log = (...a: unknown[]) => void (out += a.join(' ') + '\n');
-  console.error = (...a: unknown[]) => void (err += a.join(' ') + '\n');
-  try {
-    return { result: fn(), out, err };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
-
-test('parseCli: values with defaults and positionals; usage errors exit 2 naming the command; --help/-h exit 0', () => {
-  const ok = capture(() => parseCli('demo', ['a.json', '--n', '3', '--tag', 'x', '--tag', 'y'], OPTIONS, USAGE, { positionals: true }));
+test('parseCli: values with defaults and positionals; usage errors exit 2 naming the command; --help/-h exit 0', async () => {
+  const ok = await captureConsole(() => parseCli('demo', ['a.json', '--n', '3', '--tag', 'x', '--tag', 'y'], OPTIONS, USAGE, { positionals: true }));
   assert.ok(typeof ok.result !== 'number', 'parsed');
   if (typeof ok.result === 'number') return;
   assert.equal({ ...ok.result.values }, { n: '3', flag: false, tag: ['x', 'y'] }, 'no help key, defaults filled');
@@ -32,15 +16,15 @@ test('parseCli: values with defaults and positionals; usage errors exit 2 naming
   assert.is(ok.out + ok.err, '', 'silent on success');
 
   for (const argv of [['--bogus'], ['--n'], ['stray']]) {
-    const bad = capture(() => parseCli('demo', argv, OPTIONS, USAGE));
+    const bad = await captureConsole(() => parseCli('demo', argv, OPTIONS, USAGE));
     assert.is(bad.result, 2, `${argv.join(' ')}: exit code`);
     assert.is(bad.out, '', `${argv.join(' ')}: nothing on stdout`);
     assert.ok(bad.err.startsWith('demo: ') && bad.err.endsWith(`\n${USAGE}\n`), `${argv.join(' ')}: ${JSON.stringify(bad.err)}`);
   }
-  assert.ok(capture(() => parseCli('demo', ['--bogus'], OPTIONS, USAGE)).err.includes("'--bogus'"), 'names the option');
+  assert.ok((await captureConsole(() => parseCli('demo', ['--bogus'], OPTIONS, USAGE))).err.includes("'--bogus'"), 'names the option');
 
   for (const h of ['--help', '-h']) {
-    const help = capture(() => parseCli('demo', ['--n', '3', h], OPTIONS, USAGE));
+    const help = await captureConsole(() => parseCli('demo', ['--n', '3', h], OPTIONS, USAGE));
     assert.is(help.result, 0, h);
     assert.is(help.out, `${USAGE}\n`, `${h}: usage on stdout`);
     assert.is(help.err, '');

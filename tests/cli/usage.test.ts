@@ -1,7 +1,7 @@
 /** Usage errors the subcommands catch before doing any work: conflicting flags, blank or out-of-range numbers. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { setupBackend } from '../util';
+import { captureConsole, setupBackend } from '../util';
 import { run as benchCli } from '../../lib/cli/bench';
 import { run as notebooksCli } from '../../lib/cli/notebooks';
 import { run as pretrainCli } from '../../lib/cli/pretrain';
@@ -11,21 +11,13 @@ test.before(async () => {
   await setupBackend();
 });
 
-/** Run a command with console.log / console.error captured. */
+/** Run a command with the console captured; a thrown error is returned as its message. */
 async function capture(fn: () => Promise<number>): Promise<{ code: number | null; out: string; err: string; thrown: string | null }> {
-  const log = console.log;
-  const error = console.error;
-  let out = '';
-  let err = '';
-  console.log = (...a: unknown[]) => void (out += a.join(' ') + '\n');
-  console.error = (...a: unknown[]) => void (err += a.join(' ') + '\n');
   try {
-    return { code: await fn(), out, err, thrown: null };
+    const { result, out, err } = await captureConsole(fn);
+    return { code: result, out, err, thrown: null };
   } catch (e) {
-    return { code: null, out, err, thrown: (e as Error).message };
-  } finally {
-    console.log = log;
-    console.error = error;
+    return { code: null, out: '', err: '', thrown: (e as Error).message };
   }
 }
 

@@ -10,6 +10,7 @@ import { adapterLayers, exportPeft, importPeft, injectAdapters, mergeAndUnload, 
 import type { AdapterConfig } from '../../lib/adapters/types';
 import { Rng } from '../../lib/util/random';
 import { averagedBaseGrads } from '../../lib/train/loraga-grad';
+import { selectTargets } from '../../lib/models/targets';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bonelab-inject-'));
 test.before(async () => {
@@ -67,7 +68,7 @@ function contextFor(m: LlamaForCausalLM, cfg: AdapterConfig): { ctxFor?: Context
   if (cfg.kind !== 'loraga') return { done: () => {} };
   const flat = Int32Array.from(IDS.flat());
   const batch = { inputIds: flat, labels: flat, shape: [2, 8] as [number, number], exampleIds: [['a'], ['b']], segmentIds: new Int32Array(16).fill(1) };
-  const grads = averagedBaseGrads(m, [...m.linears().keys()].filter((n) => n !== 'lm_head'), [batch]);
+  const grads = averagedBaseGrads(m, selectTargets([...m.linears().keys()], 'all-linear'), [batch]);
   return { ctxFor: (name) => ({ initGrad: grads.get(name) }), done: () => tf.dispose([...grads.values()]) };
 }
 

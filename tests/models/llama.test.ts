@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { setupBackend, assertClose, assertNoLeak, SHARED } from '../util';
+import { setupBackend, assertClose, assertNoLeak, TINY_LLAMA_DIR } from '../util';
 import { loadModel, createModel } from '../../lib/models/load';
 import { createLlama, llamaParamSpecs } from '../../lib/models/llama';
 import { parseLlamaConfig } from '../../lib/models/llama-config';
@@ -44,7 +44,7 @@ async function logitsOf(model: { logits(x: tf.Tensor2D): tf.Tensor3D }, ids: num
 }
 
 test('shared HF reference checkpoint (GQA): logits match float64 HF within 1e-3 x max|logit|', async () => {
-  const dir = path.join(SHARED, 'conformance', 'llama', 'tiny-llama-gqa');
+  const dir = TINY_LLAMA_DIR;
   const exp = JSON.parse(fs.readFileSync(path.join(dir, 'expected.json'), 'utf8'));
   const model = loadModel(dir);
   const got = (await logitsOf(model, [exp.input_ids]))[0];
@@ -56,7 +56,7 @@ test('shared HF reference checkpoint (GQA): logits match float64 HF within 1e-3 
 });
 
 test('forward CLI writes {logits} for the shared checkpoint and rejects out-of-vocab ids', async () => {
-  const dir = path.join(SHARED, 'conformance', 'llama', 'tiny-llama-gqa');
+  const dir = TINY_LLAMA_DIR;
   const exp = JSON.parse(fs.readFileSync(path.join(dir, 'expected.json'), 'utf8'));
   const out = path.join(tmp, 'logits.json');
   const code = await forwardCli(['--model', dir, '--input-ids', exp.input_ids.join(','), '--out', out]);

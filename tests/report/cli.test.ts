@@ -7,29 +7,12 @@ import { run as reportCli } from '../../lib/cli/report';
 import { run as gridCli } from '../../lib/cli/grid';
 import { runResultPath, writeRunResult } from '../../lib/results/write';
 import { fakeMainTable } from './fake-runs';
+import { captureConsole, rejects } from '../util';
 
-/** uvu has no async throws: await the promise and match the error message. */
-async function rejects(fn: () => Promise<unknown>, re: RegExp): Promise<void> {
-  let err: Error | null = null;
-  try {
-    await fn();
-  } catch (e) {
-    err = e as Error;
-  }
-  assert.ok(err, `expected a rejection matching ${re}`);
-  assert.match(err!.message, re);
-}
-
+/** Run a subcommand with the console captured: its exit code and stdout. */
 async function capture(fn: () => Promise<number>): Promise<{ code: number; out: string }> {
-  const lines: string[] = [];
-  const orig = console.log;
-  console.log = (...a: unknown[]) => void lines.push(a.join(' '));
-  try {
-    const code = await fn();
-    return { code, out: lines.join('\n') };
-  } finally {
-    console.log = orig;
-  }
+  const { result, out } = await captureConsole(fn);
+  return { code: result, out: out.replace(/\n$/, '') };
 }
 
 test('bonelab report <results root>: reports every experiment folder and prints summary, verdicts and paths', async () => {

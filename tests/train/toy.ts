@@ -109,15 +109,3 @@ export function toyBatch(seed: number, B: number, T: number, V: number, promptLe
   return { inputIds, labels, shape: [B, T], exampleIds: Array.from({ length: B }, (_, b) => [`toy-${seed}-${b}`]), segmentIds: new Int32Array(B * T).fill(1) };
 }
 
-/** Assert that an async function rejects with a message matching `re` (uvu/assert has no rejects). */
-export async function rejects(fn: () => Promise<unknown>, re: RegExp): Promise<void> {
-  let err: unknown = null;
-  try {
-    await fn();
-  } catch (e) {
-    err = e;
-  }
-  if (!err) throw new Error(`expected a rejection matching ${re}, but it resolved`);
-  const msg = (err as Error).message ?? String(err);
-  if (!re.test(msg)) throw new Error(`expected a rejection matching ${re}, got: ${msg}`);
-}
