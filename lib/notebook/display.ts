@@ -4,7 +4,7 @@
  */
 import * as tslab from 'tslab';
 import { from, toHTML, toMarkdown, type Table } from 'arquero';
-import { escapeHtml, plotlyBundleScript, type FigureSpec } from '../report/plotly';
+import { escapeHtml, figureSpecScript, plotlyBundleScript, type FigureSpec } from '../report/plotly';
 
 export type { FigureSpec } from '../report/plotly';
 
@@ -85,7 +85,7 @@ function hash(s: string): string {
 
 /** A figure as HTML: a div and a script that draws it once Plotly is present (it may load a moment later). */
 export function figureHtml(fig: FigureSpec, height = 420): string {
-  const spec = JSON.stringify({ data: fig.data, layout: fig.layout ?? {}, config: { responsive: true, ...(fig.config ?? {}) } }).replace(/<\//g, '<\\/');
+  const spec = figureSpecScript(fig);
   const id = `bonelab-fig-${hash(spec)}-${++figureCount}`;
   return [
     `<div id="${id}" style="width: 100%; height: ${height}px;"></div>`,

@@ -47,9 +47,14 @@ export function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
+/** The figure as a JSON literal safe inside a <script> element (no `</`), for Plotly.newPlot(id, s.data, s.layout, s.config). */
+export function figureSpecScript(fig: FigureSpec, config: Record<string, unknown> = {}): string {
+  return JSON.stringify({ data: fig.data, layout: fig.layout ?? {}, config: { responsive: true, ...config, ...(fig.config ?? {}) } }).replace(/<\//g, '<\\/');
+}
+
 /** A div plus the script that draws `fig` into it (Plotly must be loaded before). */
 export function figureDiv(fig: FigureSpec, id: string, height = 440): string {
-  const spec = JSON.stringify({ data: fig.data, layout: fig.layout ?? {}, config: { responsive: true, displaylogo: false, ...(fig.config ?? {}) } }).replace(/<\//g, '<\\/');
+  const spec = figureSpecScript(fig, { displaylogo: false });
   return [
     `<div id="${escapeHtml(id)}" class="figure" style="width: 100%; height: ${height}px;"></div>`,
     `<script>(function () { var s = ${spec}; Plotly.newPlot(${JSON.stringify(id)}, s.data, s.layout, s.config); })();</script>`,
