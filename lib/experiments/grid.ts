@@ -13,6 +13,7 @@ import { jsonEqual } from './schema';
 import { experimentDir, failedRunResult, runResultPath, writeRunResult } from '../results/write';
 import { readRunResult } from '../results/read';
 import { writeJsonAtomic } from '../util/fs';
+import { releaseLock, tryLock } from '../util/lock';
 import { Progress, formatDuration } from '../util/progress';
 import { processRunner } from './worker-process';
 
@@ -82,21 +83,9 @@ export function cellState(cell: GridCell, existing: RunResult | null, retryFaile
 /** Refuse to run two grids on one experiment folder at once (their workers would write the same files). */
 function acquireLock(expDir: string): () => void {
   const lock = path.join(expDir, '.grid.lock');
-  if (fs.existsSync(lock)) {
-    const pid = Number(fs.readFileSync(lock, 'utf8').trim());
-    let alive = false;
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid) {
-      try {
-        process.kill(pid, 0);
-        alive = true;
-      } catch {
-        /* stale lock from a killed grid */
-      }
-    }
-    if (alive) throw new Error(`grid: another grid (pid ${pid}) is running on ${expDir}; wait for it or remove ${lock} if it is gone`);
-  }
-  fs.writeFileSync(lock, String(process.pid));
-  return () => fs.rmSync(lock, { force: true });
+  const got = tryLock(lock);
+  if (!got.ok) throw new Error(`grid: another grid (pid ${got.holder}) is running on ${expDir}; wait for it or remove ${lock} if it is gone`);
+  return () => releaseLock(lock);
 }
 
 /** A finished run as one line: status, variant, losses, accuracy, cost. */

@@ -23,6 +23,7 @@ import type { CausalLM } from '../models/types';
 import { buildCharTokenizer, frequentWords } from '../tokenizer/char';
 import { loadTokenizer, saveTokenizer, type Tokenizer } from '../tokenizer/tokenizer';
 import { readJson, writeJsonAtomic } from '../util/fs';
+import { releaseLock, tryLock } from '../util/lock';
 import { deriveSeed, Rng } from '../util/random';
 import { basePreset, type BaseArch, type BasePreset, type BasePresetName } from './base-presets';
 import { trainLoop } from './loop';
@@ -215,39 +216,6 @@ export function checkBaseDir(dir: string, hash: string): string | null {
   return null;
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Take the build lock of `dir`, or return false if a live process holds it (a dead holder's lock is removed). */
-function tryLock(lock: string): boolean {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
-      return true;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
-    let holder: number;
-    let ageH: number;
-    try {
-      holder = Number(fs.readFileSync(lock, 'utf8'));
-      ageH = (Date.now() - fs.statSync(lock).mtimeMs) / 3.6e6;
-    } catch {
-      continue; // released between our attempt and the read: try again
-    }
-    // a recycled pid could keep a dead builder's lock alive forever; no build takes 6 hours
-    if (Number.isInteger(holder) && holder > 0 && pidAlive(holder) && ageH < 6) return false;
-    fs.rmSync(lock, { force: true }); // stale: its builder died
-  }
-  return false;
-}
-
 /**
  * The folder of a valid pretrained base for `opts`, building it if absent, corrupt or `force`d. Safe to call from
  * several processes at once: one builds, the others wait for it.
@@ -266,7 +234,7 @@ export async function ensureBaseModel(opts: EnsureOptions): Promise<string> {
       if (why === null) return dir;
       if (!fs.existsSync(lock)) log(`base model ${dir} is unusable (${why}); rebuilding`);
     }
-    if (tryLock(lock)) break;
+    if (tryLock(lock).ok) break;
     if (waited === 0) log(`waiting for another process to build ${dir}`);
     await new Promise((r) => setTimeout(r, 1000));
   }
@@ -281,7 +249,7 @@ export async function ensureBaseModel(opts: EnsureOptions): Promise<string> {
     log(`base model ready: ${info.num_params} parameters, val loss ${info.initial_val_loss.toFixed(3)} -> ${info.final_val_loss.toFixed(3)} in ${info.wall_s.toFixed(0)} s`);
     return dir;
   } finally {
-    fs.rmSync(lock, { force: true });
+    releaseLock(lock);
   }
 }
 
