@@ -21,8 +21,12 @@ export interface BasePreset {
    * "Hal has 22 rocks. Rob has 9 eggs. So: Hal has"): with 'char-numbers' the base learns to add and count after
    * 1,000 steps, but no variant learns to copy a number from earlier in its context within 1,200 steps, whatever the
    * tokenizer, repeatShare (up to 0.5) or learning rate. After 300 fine-tuning steps, held-out accuracy was 2-4% on
-   * a 'char' base pretrained for 1,500 steps and 3-5% on 'char-numbers' bases (360 and 1,000 steps). The presets keep
-   * 'char', the cheapest.
+   * a 'char' base pretrained for 1,500 steps and 3-5% on 'char-numbers' bases (360 and 1,000 steps). Neither did a
+   * corpus with 40% of its text in recall drills ("Hal has 22 rocks. Kim has 47 pens. So: Kim has 47 pens. ...")
+   * teach recall within 1,000 steps, with 'char' or 'words' (0/40 greedy recalls on held-out drills). Content-based
+   * recall is data-hungry at this width: from scratch, with 8 key-value pairs over 24 values, the loss on a recalled
+   * value falls only from 3.18 (chance) to 1.66 nats in 38k sequences (300 steps of 128). The
+   * presets keep 'char', the cheapest.
    */
   tokenizer: 'char' | 'char-numbers' | 'words';
   /**
