@@ -5,7 +5,12 @@
  */
 import * as fs from 'node:fs';
 
-export type LockResult = { ok: true } | { ok: false; holder: number };
+/** ok, or the pid of the live holder (0 while a new lock's pid is being written). Not a union: tslab compiles lib/
+ * without strictNullChecks, where `!r.ok` does not narrow one. */
+export interface LockResult {
+  ok: boolean;
+  holder?: number;
+}
 
 /** A process with this pid exists (EPERM: it exists but belongs to another user). */
 export function pidAlive(pid: number): boolean {
