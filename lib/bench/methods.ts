@@ -99,45 +99,30 @@ function forwardMs(model: CausalLM, b: Batch): number {
 export function benchMethod(o: MethodBenchOptions): MethodBenchRow {
   const before = tf.memory().numTensors;
   const batches = benchBatches(o.baseDir, o.batchSize, Math.min(o.steps, 8));
-  const { model, cfg, params, opt } = prepared(o, o.method, batches);
+  const run = { method: o.method, ...prepared(o, o.method, batches) };
   let row: Omit<MethodBenchRow, 'leaked_tensors' | 'peak_rss_mb'>;
   try {
-    const ms: number[] = [];
-    const tokens: number[] = [];
-    let last = NaN;
-    for (let step = 0; step < o.steps; step++) {
-      const b = batches[step % batches.length];
-      const t0 = performance.now();
-      const r = trainStep(model, params, opt, [b], 1e-4, 1);
-      const dt = performance.now() - t0;
-      if (!r.finite) throw new Error(`bench ${o.method}: loss became non-finite at step ${step + 1}`);
-      last = r.loss;
-      // the first step pays one-off costs (kernel set-up, caches): leave it out of the figures
-      if (step > 0 || o.steps === 1) {
-        ms.push(dt);
-        tokens.push(realTokens(b) / (dt / 1000));
-      }
-    }
-    const adapterFwd = forwardMs(model, batches[0]);
-    mergeAndUnload(model);
-    const mergedFwd = forwardMs(model, batches[0]);
+    const [t] = timeSteps([run], batches, o.steps);
+    const adapterFwd = forwardMs(run.model, batches[0]);
+    mergeAndUnload(run.model);
+    const mergedFwd = forwardMs(run.model, batches[0]);
     const base = loadModel(o.baseDir);
     const baseFwd = forwardMs(base, batches[0]);
     base.dispose();
     row = {
       bench: 'method',
       method: o.method,
-      r: 'r' in cfg ? cfg.r : null,
-      trainable_params: countParams(params),
+      r: 'r' in run.cfg ? run.cfg.r : null,
+      trainable_params: countParams(run.params),
       steps: o.steps,
-      step_ms: median(ms),
-      tokens_per_s: median(tokens),
+      step_ms: t.step_ms,
+      tokens_per_s: t.tokens_per_s,
       forward_ms: { adapter: adapterFwd, merged: mergedFwd, base: baseFwd },
-      final_train_loss: last,
+      final_train_loss: t.final_train_loss,
     };
   } finally {
-    opt.dispose();
-    model.dispose();
+    run.opt.dispose();
+    run.model.dispose();
   }
   return { ...row, peak_rss_mb: process.resourceUsage().maxRSS / 1024, leaked_tensors: tf.memory().numTensors - before };
 }
@@ -147,10 +132,20 @@ export interface InterleavedTiming {
   /** Median wall time of one optimiser step. */
   step_ms: number;
   tokens_per_s: number;
+  /** Training loss of the last step. */
+  final_train_loss: number;
+}
+
+interface PreparedRun {
+  method: BenchMethod;
+  model: CausalLM;
+  cfg: AdapterConfig;
+  params: TrainParam[];
+  opt: AdamW;
 }
 
 /** A model with `method` injected at Bone r's budget, ready to step (LoRA-GA gets its gradient pass). */
-function prepared(o: Omit<MethodBenchOptions, 'method' | 'steps'>, method: BenchMethod, batches: Batch[]): { model: CausalLM; cfg: AdapterConfig; params: TrainParam[]; opt: AdamW } {
+function prepared(o: Omit<MethodBenchOptions, 'method' | 'steps'>, method: BenchMethod, batches: Batch[]): Omit<PreparedRun, 'method'> {
   const model = loadModel(o.baseDir);
   try {
     const cfg = matchedConfig(method, o.boneR, trainableShapes(model, o.targets));
@@ -164,30 +159,40 @@ function prepared(o: Omit<MethodBenchOptions, 'method' | 'steps'>, method: Bench
 }
 
 /**
- * Step times of several methods measured side by side in one process: every round runs one step of each method on the
- * same batch, in a rotating order, so load from other processes falls on all methods alike. The per-method figure is
- * the median over rounds (the first round, which pays one-off set-up costs, is left out).
+ * Step times of methods stepped side by side: each of `steps` + 1 rounds runs one step of every method on the same
+ * batch, in a rotating order, so load from other processes falls on all methods alike. The figures are medians over
+ * rounds; the first round, which pays one-off set-up costs (kernels, caches), is left out.
  */
-export function benchInterleaved(o: Omit<MethodBenchOptions, 'method'>, methods: BenchMethod[]): InterleavedTiming[] {
-  const batches = benchBatches(o.baseDir, o.batchSize, Math.min(o.steps, 8));
-  const runs = methods.map((m) => ({ method: m, ...prepared(o, m, batches), ms: [] as number[], tokens: [] as number[] }));
-  try {
-    for (let step = 0; step <= o.steps; step++) {
-      const b = batches[step % batches.length];
-      const real = realTokens(b);
-      for (let k = 0; k < runs.length; k++) {
-        const run = runs[(k + step) % runs.length];
-        const t0 = performance.now();
-        const r = trainStep(run.model, run.params, run.opt, [b], 1e-4, 1);
-        const ms = performance.now() - t0;
-        if (!r.finite) throw new Error(`bench ${run.method}: loss became non-finite`);
-        if (step > 0) {
-          run.ms.push(ms);
-          run.tokens.push(real / (ms / 1000));
-        }
+function timeSteps(runs: PreparedRun[], batches: Batch[], steps: number): InterleavedTiming[] {
+  const ms = runs.map((): number[] => []);
+  const tokens = runs.map((): number[] => []);
+  const last = runs.map(() => NaN);
+  for (let step = 0; step <= steps; step++) {
+    const b = batches[step % batches.length];
+    for (let k = 0; k < runs.length; k++) {
+      const i = (k + step) % runs.length;
+      const { model, params, opt, method } = runs[i];
+      const t0 = performance.now();
+      const r = trainStep(model, params, opt, [b], 1e-4, 1);
+      const dt = performance.now() - t0;
+      if (!r.finite) throw new Error(`bench ${method}: loss became non-finite at step ${step + 1}`);
+      last[i] = r.loss;
+      if (step > 0) {
+        ms[i].push(dt);
+        tokens[i].push(realTokens(b) / (dt / 1000));
       }
     }
-    return runs.map((r) => ({ method: r.method, step_ms: median(r.ms), tokens_per_s: median(r.tokens) }));
+  }
+  return runs.map((r, i) => ({ method: r.method, step_ms: median(ms[i]), tokens_per_s: median(tokens[i]), final_train_loss: last[i] }));
+}
+
+/** Step times of several methods measured side by side in one process (see timeSteps). */
+export function benchInterleaved(o: Omit<MethodBenchOptions, 'method'>, methods: BenchMethod[]): InterleavedTiming[] {
+  const batches = benchBatches(o.baseDir, o.batchSize, Math.min(o.steps, 8));
+  const runs: PreparedRun[] = [];
+  try {
+    for (const m of methods) runs.push({ method: m, ...prepared(o, m, batches) });
+    return timeSteps(runs, batches, o.steps);
   } finally {
     for (const r of runs) {
       r.opt.dispose();
