@@ -51,6 +51,7 @@ main().then(
     const e = err as Error;
     console.error(`bonelab: ${e?.message ?? String(err)}`);
     if (process.env.BONELAB_DEBUG) console.error(e?.stack);
-    process.exit(1);
+    // a bad option value is a usage error, like an unknown option (exit 2); anything else failed while working (1)
+    process.exit(e?.name === 'CliUsageError' ? 2 : 1);
   },
 );

@@ -15,6 +15,11 @@ export type CliParsed<O extends CliOptionsConfig, P extends boolean = false> = R
 
 const HELP = { type: 'boolean', short: 'h' } as const;
 
+/** A bad option value (e.g. `--jobs x`): the bonelab command prints the message and exits with 2, as for an unknown option. */
+export class CliUsageError extends Error {
+  override name = 'CliUsageError';
+}
+
 /**
  * Parse a subcommand's argv strictly, with `--help`/`-h` added to its options. Returns the parsed
  * `{ values, positionals }`, or an exit code after printing: 2 with `<name>: <message>` and the usage on stderr for an
@@ -53,7 +58,8 @@ function kindOf(min: number | undefined): string {
 
 /**
  * An integer option's value (undefined when the option was not given). Anything else, including a blank value or
- * one below `min`, throws `<cmd>: --<name> must be a positive integer, got '<value>'` (wording follows `min`).
+ * one below `min`, throws a CliUsageError `<cmd>: --<name> must be a positive integer, got '<value>'` (wording follows
+ * `min`).
  */
 export function intOption(cmd: string, name: string, value: string, min?: number): number;
 export function intOption(cmd: string, name: string, value: string | undefined, min?: number): number | undefined;
@@ -62,7 +68,7 @@ export function intOption(cmd: string, name: string, value: string | undefined, 
   const n = Number(value);
   // Number('') and Number(' ') are 0: a blank value is not a number.
   if (value.trim() === '' || !Number.isInteger(n) || (min !== undefined && n < min))
-    throw new Error(`${cmd}: --${name} must be ${kindOf(min)}, got '${value}'`);
+    throw new CliUsageError(`${cmd}: --${name} must be ${kindOf(min)}, got '${value}'`);
   return n;
 }
 
@@ -79,7 +85,8 @@ function numberKind(b: NumberBounds): string {
 
 /**
  * A finite number option's value (undefined when the option was not given). Anything else, including a blank value or
- * one outside the bounds, throws `<cmd>: --<name> must be a number > 0, got '<value>'` (wording follows the bounds).
+ * one outside the bounds, throws a CliUsageError `<cmd>: --<name> must be a number > 0, got '<value>'` (wording
+ * follows the bounds).
  */
 export function numberOption(cmd: string, name: string, value: string, bounds?: NumberBounds): number;
 export function numberOption(cmd: string, name: string, value: string | undefined, bounds?: NumberBounds): number | undefined;
@@ -89,6 +96,6 @@ export function numberOption(cmd: string, name: string, value: string | undefine
   const { min, exclusiveMin } = bounds;
   // as in intOption, a blank value is not 0
   if (value.trim() === '' || !Number.isFinite(n) || (min !== undefined && n < min) || (exclusiveMin !== undefined && n <= exclusiveMin))
-    throw new Error(`${cmd}: --${name} must be ${numberKind(bounds)}, got '${value}'`);
+    throw new CliUsageError(`${cmd}: --${name} must be ${numberKind(bounds)}, got '${value}'`);
   return n;
 }

@@ -62,13 +62,7 @@ export async function run(argv: string[]): Promise<number> {
   );
   if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
-  let timeoutSec: number;
-  try {
-    timeoutSec = numberOption('notebooks', 'timeout', values.timeout, { min: 0 });
-  } catch (e) {
-    console.error((e as Error).message);
-    return 2;
-  }
+  const timeoutSec = numberOption('notebooks', 'timeout', values.timeout, { min: 0 });
   const files = findNotebooks(positionals);
   if (values.clean) return clean(files);
   if (files.length === 0) {

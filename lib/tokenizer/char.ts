@@ -47,7 +47,6 @@ function digitStrings(): string[] {
 /** Pieces for the word mode: a letter run, up to three digits, or any single character. */
 const WORD_PIECES = '[A-Za-z]+|[0-9]{1,3}|[\\s\\S]';
 
-
 /** The tokenizer.json / tokenizer_config.json contents for a character vocabulary. */
 export function charTokenizerFiles(chars: string[], opts: CharTokenizerOptions = {}): { tokenizer: Record<string, unknown>; config: Record<string, unknown> } {
   // A Map, not a plain object: a word such as 'constructor' or 'toString' must not count as already present. Ids are
