@@ -2,13 +2,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { breakStaleLock, releaseLock, tryLock } from '../lib/util/lock';
-
-function tmp(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'bonelab-lock-'));
-}
+import { withTmpDir } from './util';
 
 /** The pid of a process that has exited (so it is dead). */
 function deadPid(): number {
@@ -17,9 +13,8 @@ function deadPid(): number {
   return r.pid as number;
 }
 
-test('tryLock: exclusive while the holder lives, released only by its holder', () => {
-  const dir = tmp();
-  try {
+test('tryLock: exclusive while the holder lives, released only by its holder', () =>
+  withTmpDir('bonelab-lock', (dir) => {
     const lock = path.join(dir, 'x.lock');
     assert.equal(tryLock(lock), { ok: true });
     assert.is(fs.readFileSync(lock, 'utf8'), String(process.pid));
@@ -29,14 +24,11 @@ test('tryLock: exclusive while the holder lives, released only by its holder', (
     fs.writeFileSync(lock, String(process.ppid));
     releaseLock(lock);
     assert.ok(fs.existsSync(lock), "another process's lock is not released");
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }),
+);
 
-test('tryLock breaks stale locks: dead holder, too old, unreadable content; a lock being written is left alone', () => {
-  const dir = tmp();
-  try {
+test('tryLock breaks stale locks: dead holder, too old, unreadable content; a lock being written is left alone', () =>
+  withTmpDir('bonelab-lock', (dir) => {
     const lock = path.join(dir, 'x.lock');
     const stale = (text: string, ageH = 0): void => {
       fs.writeFileSync(lock, text);
@@ -54,14 +46,11 @@ test('tryLock breaks stale locks: dead holder, too old, unreadable content; a lo
     stale('');
     assert.is(tryLock(lock).ok, false, 'an empty lock younger than 10 s is being written');
     assert.equal(fs.readdirSync(dir), ['x.lock'], 'no break-* files left behind');
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }),
+);
 
-test('breakStaleLock keeps a lock that changed since it was judged stale', () => {
-  const dir = tmp();
-  try {
+test('breakStaleLock keeps a lock that changed since it was judged stale', () =>
+  withTmpDir('bonelab-lock', (dir) => {
     const lock = path.join(dir, 'x.lock');
     fs.writeFileSync(lock, '12345'); // another waiter broke the stale '999' and took it
     breakStaleLock(lock, '999');
@@ -70,14 +59,11 @@ test('breakStaleLock keeps a lock that changed since it was judged stale', () =>
     assert.not.ok(fs.existsSync(lock));
     breakStaleLock(lock, '12345'); // already gone: nothing to do
     assert.equal(fs.readdirSync(dir), []);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }),
+);
 
-test('tryLock: of several processes racing for a stale lock, exactly one wins', async () => {
-  const dir = tmp();
-  try {
+test('tryLock: of several processes racing for a stale lock, exactly one wins', () =>
+  withTmpDir('bonelab-lock', async (dir) => {
     const lock = path.join(dir, 'x.lock');
     fs.writeFileSync(lock, String(deadPid()));
     const mod = path.resolve(__dirname, '../lib/util/lock.ts');
@@ -95,9 +81,7 @@ test('tryLock: of several processes racing for a stale lock, exactly one wins', 
     );
     const results = (await Promise.all(runs)).map((o) => JSON.parse(o) as { ok: boolean });
     assert.is(results.filter((r) => r.ok).length, 1, JSON.stringify(results));
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }),
+);
 
 test.run();

@@ -1,6 +1,9 @@
-/** Shared test helpers: backend set-up, closeness checks, leak checks, error checks, the tiny LLaMA checkpoint. */
+/** Shared test helpers: backend set-up, closeness checks, leak checks, error checks, temporary folders, the tiny LLaMA checkpoint. */
 import * as assert from 'uvu/assert';
 import * as tf from '@tensorflow/tfjs';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { initBackend } from '../lib/backend';
 
 export async function setupBackend(): Promise<string> {
@@ -47,10 +50,10 @@ export async function assertNoLeak<T>(what: string, fn: () => Promise<T> | T): P
   return out;
 }
 
-export const SHARED = require('node:path').resolve(__dirname, '..', '..', 'shared');
+export const SHARED = path.resolve(__dirname, '..', '..', 'shared');
 
 /** The tiny LLaMA reference checkpoint (config.json, model.safetensors, expected.json): GQA, hidden 64, 2 layers. */
-export const TINY_LLAMA_DIR: string = require('node:path').join(SHARED, 'conformance', 'llama', 'tiny-llama-gqa');
+export const TINY_LLAMA_DIR: string = path.join(SHARED, 'conformance', 'llama', 'tiny-llama-gqa');
 
 /** Assert fn throws and its message contains every part (a string, or a RegExp it must match). */
 export function throwsWith(fn: () => unknown, parts: (string | RegExp)[], what = 'error'): void {
@@ -99,5 +102,15 @@ export async function captureConsole<T>(fn: () => T | Promise<T>): Promise<{ res
   } finally {
     console.log = log;
     console.error = error;
+  }
+}
+
+/** Run fn with a fresh temporary folder `<os tmp>/<prefix>-XXXXXX`, removed afterwards whatever happens. */
+export async function withTmpDir<T>(prefix: string, fn: (dir: string) => T | Promise<T>): Promise<T> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${prefix}-`));
+  try {
+    return await fn(dir);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 }

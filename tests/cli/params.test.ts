@@ -2,10 +2,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { paramsReport, parseParamsArgs } from '../../lib/cli/params';
-import { TINY_LLAMA_DIR, throwsWith } from '../util';
+import { TINY_LLAMA_DIR, throwsWith, withTmpDir } from '../util';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const TINY = path.join(TINY_LLAMA_DIR, 'config.json');
@@ -61,18 +60,15 @@ test('a config.json path works and full = every tensor in the checkpoint', () =>
   assert.is(paramsReport({ model: path.dirname(TINY), method: 'full' }).trainable, inFile, 'a checkpoint folder works too');
 });
 
-test('an RWKV6 config file in the kit format is read', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bonelab-params-'));
-  try {
+test('an RWKV6 config file in the kit format is read', () =>
+  withTmpDir('bonelab-params', (dir) => {
     const f = path.join(dir, 'config.json');
     fs.writeFileSync(f, JSON.stringify({ model_type: 'rwkv6', n_embd: 128, n_layer: 3, dim_ffn: 448, vocab_size: 500, head_size: 32 }));
     // Bone on the 8 linears: outs 4*128 + 128 (att.output) + 448 (ffn.key) + 128 + 128 = 1344 per block.
     assert.is(paramsReport({ model: f, method: 'bone', r: 4 }).trainable, 4 * 1344 * 3);
     assert.is(paramsReport({ model: f, method: 'lora', r: 2, targets: ['ffn.key'] }).trainable, 2 * (448 + 128) * 3);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }),
+);
 
 test('errors: Bat r not dividing a module, unknown target, stray flags, bad values, unknown model', () => {
   throwsWith(() => paramsReport({ model: 'llama-3.2-3b', method: 'bat', r: 48 }), ['model.layers.0.self_attn.k_proj', '1024', '3072']);

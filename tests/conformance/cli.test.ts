@@ -3,9 +3,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { SHARED } from '../util';
+import { SHARED, withTmpDir } from '../util';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const VECTORS = path.join(SHARED, 'conformance', 'vectors');
@@ -23,9 +22,8 @@ test('the shared vectors: one PASS line each, then "18 passed, 0 failed", exit 0
   assert.is(code, 0);
 });
 
-test('a folder with a wrong vector: its FAIL line names the field, exit 1', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bonelab-conf-'));
-  try {
+test('a folder with a wrong vector: its FAIL line names the field, exit 1', () =>
+  withTmpDir('bonelab-conf', (dir) => {
     const v = JSON.parse(fs.readFileSync(path.join(VECTORS, 'miss_mini_16x24_r4_minir4.json'), 'utf8'));
     v.expected.delta_weight[0][0] += 1;
     fs.writeFileSync(path.join(dir, 'bad.json'), JSON.stringify(v));
@@ -34,9 +32,7 @@ test('a folder with a wrong vector: its FAIL line names the field, exit 1', () =
     assert.is(lines[lines.length - 1], '1 passed, 1 failed');
     assert.match(lines.find((l) => l.startsWith(v.id)) ?? '', /FAIL .*delta_weight: relative error/);
     assert.is(code, 1);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }),
+);
 
 test.run();

@@ -2,7 +2,6 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { runGrid, type CellRunner } from '../../lib/experiments/grid';
 import { expandGrid, type GridSpec } from '../../lib/experiments/grid-spec';
@@ -10,12 +9,9 @@ import { processRunner } from '../../lib/experiments/worker-process';
 import { readRunResult, readRunResults } from '../../lib/results/read';
 import { runResultPath, writeRunResult } from '../../lib/results/write';
 import { fakeRun } from '../report/fake-runs';
+import { withTmpDir } from '../util';
 
 const FAKE_WORKER = [process.execPath, '--import', 'tsx', path.join(__dirname, 'fake-worker.ts')];
-
-function tmpRoot(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'bonelab-grid-'));
-}
 
 /** An in-process runner that writes a plausible result and counts its calls; `fail` names variants that throw. */
 function countingRunner(fail: string[] = []): { runner: CellRunner; calls: string[] } {
@@ -34,9 +30,8 @@ function countingRunner(fail: string[] = []): { runner: CellRunner; calls: strin
 const SPEC: GridSpec = { name: 'g', base: { steps: 8 }, axes: { method: ['bone', 'lora'], seed: [0, 1, 2] } };
 const quiet = { quiet: true, log: () => undefined };
 
-test('resume: finished runs are not redone; a missing or stale result is', async () => {
-  const root = tmpRoot();
-  try {
+test('resume: finished runs are not redone; a missing or stale result is', () =>
+  withTmpDir('bonelab-grid', async (root) => {
     const cells = expandGrid(SPEC);
     const a = countingRunner();
     const s1 = await runGrid(SPEC, cells, { resultsRoot: root, runner: a.runner, jobs: 2, ...quiet });
@@ -56,14 +51,11 @@ test('resume: finished runs are not redone; a missing or stale result is', async
     assert.is(d.calls.length, 6);
     const manifest = JSON.parse(fs.readFileSync(path.join(root, 'g', 'grid.json'), 'utf8'));
     assert.is(manifest.cells.length, 6);
-  } finally {
-    fs.rmSync(root, { recursive: true, force: true });
-  }
-});
+  }),
+);
 
-test('a failing cell is recorded as failed and the others still run; failed cells rerun only with retryFailed', async () => {
-  const root = tmpRoot();
-  try {
+test('a failing cell is recorded as failed and the others still run; failed cells rerun only with retryFailed', () =>
+  withTmpDir('bonelab-grid', async (root) => {
     const cells = expandGrid(SPEC);
     const a = countingRunner(['bone-r8-lr1e-3-s1']);
     const s = await runGrid(SPEC, cells, { resultsRoot: root, runner: a.runner, jobs: 1, ...quiet });
@@ -80,14 +72,11 @@ test('a failing cell is recorded as failed and the others still run; failed cell
     const s3 = await runGrid(SPEC, cells, { resultsRoot: root, runner: c.runner, retryFailed: true, ...quiet });
     assert.equal(c.calls, ['bone-r8-lr1e-3-s1']);
     assert.equal([s3.counts.ok, s3.counts.failed], [6, 0]);
-  } finally {
-    fs.rmSync(root, { recursive: true, force: true });
-  }
-});
+  }),
+);
 
-test('cancelling stops the grid without recording the interrupted run; resuming finishes the rest', async () => {
-  const root = tmpRoot();
-  try {
+test('cancelling stops the grid without recording the interrupted run; resuming finishes the rest', () =>
+  withTmpDir('bonelab-grid', async (root) => {
     const cells = expandGrid(SPEC);
     const ctrl = new AbortController();
     const done: string[] = [];
@@ -108,14 +97,11 @@ test('cancelling stops the grid without recording the interrupted run; resuming 
     await runGrid(SPEC, cells, { resultsRoot: root, runner: rest.runner, ...quiet });
     assert.is(rest.calls.length, 4);
     assert.ok(!rest.calls.some((v) => done.includes(v)));
-  } finally {
-    fs.rmSync(root, { recursive: true, force: true });
-  }
-});
+  }),
+);
 
-test('worker processes: a crashed worker is a failed run with the stderr tail, the others finish; progress is reported', async () => {
-  const root = tmpRoot();
-  try {
+test('worker processes: a crashed worker is a failed run with the stderr tail, the others finish; progress is reported', () =>
+  withTmpDir('bonelab-grid', async (root) => {
     const spec: GridSpec = { name: 'p', base: { steps: 5 }, axes: { method: ['bone', { kind: 'lora', label: 'crash' }, { kind: 'lora', label: 'diverge' }] } };
     const cells = expandGrid(spec);
     const progress: number[] = [];
@@ -131,27 +117,21 @@ test('worker processes: a crashed worker is a failed run with the stderr tail, t
     assert.ok(lines.some((l) => /failed\s+crash-r8-lr1e-3-s0 .*boom: simulated crash/.test(l)), lines.join('\n'));
     assert.ok(lines.some((l) => /ok\s+bone-r8-lr1e-3-s0\s+loss \d\.\d{3}\s+eval \d\.\d{3}\s+acc \d+\.\d%/.test(l)), lines.join('\n'));
     assert.not.ok(fs.existsSync(path.join(root, 'p', '.grid.lock')), 'lock released');
-  } finally {
-    fs.rmSync(root, { recursive: true, force: true });
-  }
-});
+  }),
+);
 
-test('worker processes: a hung run is killed at the cell timeout and recorded as failed', async () => {
-  const root = tmpRoot();
-  try {
+test('worker processes: a hung run is killed at the cell timeout and recorded as failed', () =>
+  withTmpDir('bonelab-grid', async (root) => {
     const spec: GridSpec = { name: 't', base: { steps: 3 }, axes: { method: [{ kind: 'bone', label: 'hang' }] } };
     const s = await runGrid(spec, expandGrid(spec), { resultsRoot: root, runner: processRunner({ command: FAKE_WORKER }), cellTimeoutS: 2, ...quiet });
     assert.is(s.counts.failed, 1);
     const r = readRunResult(runResultPath(path.join(root, 't'), 'hang-r8-lr1e-3-s0'))!;
     assert.is(r.run_info.error_msg, 'timed out after 2 s');
-  } finally {
-    fs.rmSync(root, { recursive: true, force: true });
-  }
-});
+  }),
+);
 
-test('atomic writes: a writer killed mid-write leaves the previous complete result, and leftovers are ignored', async () => {
-  const root = tmpRoot();
-  try {
+test('atomic writes: a writer killed mid-write leaves the previous complete result, and leftovers are ignored', () =>
+  withTmpDir('bonelab-grid', async (root) => {
     const file = runResultPath(path.join(root, 'a'), 'bone-r8-lr1e-3-s0');
     // The child writes one result, then is killed (SIGKILL, as by the OOM killer) half-way through writing a second:
     // its fs.writeFileSync writes the first half of the bytes and kills the process.
@@ -182,9 +162,7 @@ test('atomic writes: a writer killed mid-write leaves the previous complete resu
     const spec: GridSpec = { name: 'a', base: { steps: 3 }, axes: {} };
     await runGrid(spec, expandGrid(spec), { resultsRoot: root, runner: countingRunner().runner, ...quiet });
     assert.not.ok(fs.readdirSync(path.dirname(file)).some((n) => n.includes('.json.tmp-')), 'leftover removed');
-  } finally {
-    fs.rmSync(root, { recursive: true, force: true });
-  }
-});
+  }),
+);
 
 test.run();

@@ -1,7 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildReport } from '../../lib/report/build';
 import { plotlyBundleScript } from '../../lib/report/plotly';
@@ -12,10 +11,7 @@ import { summarizeRuns } from '../../lib/report/summary';
 import { runResultPath, writeRunResult } from '../../lib/results/write';
 import { writeJsonAtomic } from '../../lib/util/fs';
 import { fakeMainTable, fakeRun } from './fake-runs';
-
-function tmpDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'bonelab-report-'));
-}
+import { withTmpDir } from '../util';
 
 test('summary: per-group mean/std/CI equal the direct computation; failed runs counted, not averaged', () => {
   const runs = [...fakeMainTable(), fakeRun({ adapter: { kind: 'bone', r: 8 }, seed: 3, status: 'failed', finalLoss: 9, accuracy: 0.99, stepMs: 1, peakMb: 1, gradNorm: 1 })];
@@ -33,9 +29,8 @@ test('summary: per-group mean/std/CI equal the direct computation; failed runs c
   assert.is(bone.params, 4096);
 });
 
-test('buildReport writes CSV/Markdown/LaTeX tables, self-contained figures and one report.html with plotly once', () => {
-  const dir = tmpDir();
-  try {
+test('buildReport writes CSV/Markdown/LaTeX tables, self-contained figures and one report.html with plotly once', () =>
+  withTmpDir('bonelab-report', (dir) => {
     const runs = fakeMainTable([0, 1, 2], 'exp');
     for (const r of runs) writeRunResult(runResultPath(dir, r.run_info.variant), r);
     // A leftover from an older grid spec: on disk, but not in grid.json, so not reported.
@@ -82,10 +77,8 @@ test('buildReport writes CSV/Markdown/LaTeX tables, self-contained figures and o
     assert.is(html.split('Plotly.newPlot("fig-').length - 1, figs.length, 'one plot per figure');
     assert.match(html, /class="l holds">holds</);
     assert.ok(!html.includes(stale.run_info.variant), 'stale run not in the report');
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }),
+);
 
 test('seed bands: mean and sample std across seeds at common steps; smoothing is a trailing mean', () => {
   const runs = [0, 1].map((seed) => fakeRun({ adapter: { kind: 'bone', r: 8 }, seed, steps: 6, finalLoss: 1, accuracy: 0.5, stepMs: 10, peakMb: 1, gradNorm: 1 }));
@@ -100,14 +93,11 @@ test('seed bands: mean and sample std across seeds at common steps; smoothing is
   assert.equal(movingAverage([1, 2, 3], 1), [1, 2, 3]);
 });
 
-test('buildReport: an empty results folder is a clear error', () => {
-  const dir = tmpDir();
-  try {
+test('buildReport: an empty results folder is a clear error', () =>
+  withTmpDir('bonelab-report', (dir) => {
     assert.throws(() => buildReport(dir), /report: no run results in .*runs/);
     assert.throws(() => buildReport(path.join(dir, 'nope')), /report: no results folder/);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }),
+);
 
 test.run();

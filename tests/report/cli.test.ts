@@ -1,13 +1,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { run as reportCli } from '../../lib/cli/report';
 import { run as gridCli } from '../../lib/cli/grid';
 import { runResultPath, writeRunResult } from '../../lib/results/write';
 import { fakeMainTable } from './fake-runs';
-import { captureConsole, rejects } from '../util';
+import { captureConsole, rejects, withTmpDir } from '../util';
 
 /** Run a subcommand with the console captured: its exit code and stdout. */
 async function capture(fn: () => Promise<number>): Promise<{ code: number; out: string }> {
@@ -15,9 +14,8 @@ async function capture(fn: () => Promise<number>): Promise<{ code: number; out: 
   return { code: result, out: out.replace(/\n$/, '') };
 }
 
-test('bonelab report <results root>: reports every experiment folder and prints summary, verdicts and paths', async () => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bonelab-cli-'));
-  try {
+test('bonelab report <results root>: reports every experiment folder and prints summary, verdicts and paths', () =>
+  withTmpDir('bonelab-cli', async (root) => {
     for (const name of ['a', 'b']) for (const r of fakeMainTable([0, 1], name)) writeRunResult(runResultPath(path.join(root, name), r.run_info.variant), r);
     const { code, out } = await capture(() => reportCli([root]));
     assert.is(code, 0);
@@ -29,10 +27,8 @@ test('bonelab report <results root>: reports every experiment folder and prints 
     assert.ok(fs.existsSync(path.join(root, 'a', 'report.html')) && fs.existsSync(path.join(root, 'b', 'tables', 'summary.tex')));
     await rejects(() => reportCli([path.join(root, 'nope')]), /report: .*nope is not a folder/);
     assert.is((await capture(() => reportCli([]))).code, 2, 'usage without arguments');
-  } finally {
-    fs.rmSync(root, { recursive: true, force: true });
-  }
-});
+  }),
+);
 
 test('bonelab grid --list expands an experiment file; bad options are clear errors', async () => {
   const { code, out } = await capture(() => gridCli(['main', '--preset', 'smoke', '--list']));

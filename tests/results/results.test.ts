@@ -1,20 +1,15 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { gitSha } from '../../lib/results/meta';
 import { parseRunResult, readCurrentRunResults, readRunResult, readRunResults } from '../../lib/results/read';
 import { experimentDir, failedRunResult, runResultPath, writeRunResult } from '../../lib/results/write';
 import { fakeConfig, fakeRun } from '../report/fake-runs';
+import { withTmpDir } from '../util';
 
-function tmp(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'bonelab-results-'));
-}
-
-test('write then read back: identical, NaN becomes null, layout results/<experiment>/runs/<variant>.json', () => {
-  const root = tmp();
-  try {
+test('write then read back: identical, NaN becomes null, layout results/<experiment>/runs/<variant>.json', () =>
+  withTmpDir('bonelab-results', (root) => {
     const r = fakeRun({ experiment: 'e1', adapter: { kind: 'bone', r: 8 }, seed: 1, finalLoss: 1, accuracy: 0.5, stepMs: 10, peakMb: 100, gradNorm: 2 });
     const file = runResultPath(experimentDir(root, 'e1'), r.run_info.variant);
     assert.is(file, path.join(root, 'e1', 'runs', 'bone-r8-lr1e-3-s1.json'));
@@ -29,14 +24,11 @@ test('write then read back: identical, NaN becomes null, layout results/<experim
     assert.is(back.train_info.step_ms_median as unknown, null, 'NaN is written as null');
     assert.is(back.run_info.git_sha, gitSha());
     assert.is(back.meta_info.node_version, process.version);
-  } finally {
-    fs.rmSync(root, { recursive: true, force: true });
-  }
-});
+  }),
+);
 
-test('the writer refuses malformed results and unsafe names, naming the problem', () => {
-  const root = tmp();
-  try {
+test('the writer refuses malformed results and unsafe names, naming the problem', () =>
+  withTmpDir('bonelab-results', (root) => {
     const r = fakeRun({ adapter: { kind: 'bone', r: 8 }, seed: 0, finalLoss: 1, accuracy: 0.5, stepMs: 10, peakMb: 100, gradNorm: 2 });
     const file = path.join(root, 'x.json');
     assert.throws(() => writeRunResult(file, { ...r, train_info: { ...r.train_info, status: 'great' as never } }), /x\.json: not a run result: train_info\.status "great" is not one of ok, diverged, failed, cancelled/);
@@ -45,14 +37,11 @@ test('the writer refuses malformed results and unsafe names, naming the problem'
     assert.not.ok(fs.existsSync(file), 'nothing written');
     assert.throws(() => runResultPath(root, '../escape'), /variant "\.\.\/escape" is not a safe file name/);
     assert.throws(() => experimentDir(root, 'a b'), /experiment name "a b" is not a safe folder name/);
-  } finally {
-    fs.rmSync(root, { recursive: true, force: true });
-  }
-});
+  }),
+);
 
-test('readRunResults lists unreadable files as problems and skips them', () => {
-  const root = tmp();
-  try {
+test('readRunResults lists unreadable files as problems and skips them', () =>
+  withTmpDir('bonelab-results', (root) => {
     const dir = experimentDir(root, 'e');
     const r = fakeRun({ adapter: { kind: 'bone', r: 8 }, seed: 0, finalLoss: 1, accuracy: 0.5, stepMs: 10, peakMb: 100, gradNorm: 2 });
     writeRunResult(runResultPath(dir, r.run_info.variant), r);
@@ -64,14 +53,11 @@ test('readRunResults lists unreadable files as problems and skips them', () => {
     assert.match(problems.find((p) => p.file.endsWith('other.json'))!.error, /not a run result: missing run_info/);
     assert.is(readRunResult(path.join(dir, 'runs', 'half.json')), null);
     assert.equal(readRunResults(path.join(root, 'none')), { results: [], problems: [] });
-  } finally {
-    fs.rmSync(root, { recursive: true, force: true });
-  }
-});
+  }),
+);
 
-test('parseRunResult throws naming the file and the reason; readRunResult turns that into null', () => {
-  const root = tmp();
-  try {
+test('parseRunResult throws naming the file and the reason; readRunResult turns that into null', () =>
+  withTmpDir('bonelab-results', (root) => {
     const missing = path.join(root, 'missing.json');
     assert.throws(() => parseRunResult(missing), /missing\.json: no such result file/);
     const half = path.join(root, 'half.json');
@@ -84,14 +70,11 @@ test('parseRunResult throws naming the file and the reason; readRunResult turns 
     const r = fakeRun({ adapter: { kind: 'bone', r: 8 }, seed: 0, finalLoss: 1, accuracy: 0.5, stepMs: 10, peakMb: 100, gradNorm: 2 });
     const good = writeRunResult(path.join(root, 'good.json'), r);
     assert.equal(parseRunResult(good), JSON.parse(JSON.stringify(r)));
-  } finally {
-    fs.rmSync(root, { recursive: true, force: true });
-  }
-});
+  }),
+);
 
-test('readCurrentRunResults keeps the cells grid.json lists and names the others; no manifest keeps all', () => {
-  const root = tmp();
-  try {
+test('readCurrentRunResults keeps the cells grid.json lists and names the others; no manifest keeps all', () =>
+  withTmpDir('bonelab-results', (root) => {
     const dir = experimentDir(root, 'e');
     const runs = [0, 1, 2].map((seed) => fakeRun({ adapter: { kind: 'bone', r: 8 }, seed, finalLoss: 1, accuracy: 0.5, stepMs: 10, peakMb: 100, gradNorm: 2 }));
     for (const r of runs) writeRunResult(runResultPath(dir, r.run_info.variant), r);
@@ -107,19 +90,16 @@ test('readCurrentRunResults keeps the cells grid.json lists and names the others
     assert.is(cur.problems.length, 1);
     fs.writeFileSync(path.join(dir, 'grid.json'), JSON.stringify({ name: 'e' }));
     assert.throws(() => readCurrentRunResults(dir), /grid\.json: field cells must be an array/);
-  } finally {
-    fs.rmSync(root, { recursive: true, force: true });
-  }
-});
+  }),
+);
 
-test('gitSha follows a .git file (linked worktree, submodule) to its gitdir', () => {
-  const root = tmp();
-  const sha = (c: string) => c.repeat(40);
-  const write = (file: string, text: string) => {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, text);
-  };
-  try {
+test('gitSha follows a .git file (linked worktree, submodule) to its gitdir', () =>
+  withTmpDir('bonelab-results', (root) => {
+    const sha = (c: string) => c.repeat(40);
+    const write = (file: string, text: string) => {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, text);
+    };
     // Main checkout: branch main as a loose ref, branch feature only in packed-refs.
     const main = path.join(root, 'main');
     write(path.join(main, '.git', 'HEAD'), 'ref: refs/heads/main\n');
@@ -141,9 +121,7 @@ test('gitSha follows a .git file (linked worktree, submodule) to its gitdir', ()
     assert.is(gitSha(path.join(root, 'nothing')), null);
     write(path.join(root, 'broken', '.git'), 'hello\n');
     assert.is(gitSha(path.join(root, 'broken')), null);
-  } finally {
-    fs.rmSync(root, { recursive: true, force: true });
-  }
-});
+  }),
+);
 
 test.run();
