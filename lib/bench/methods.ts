@@ -169,6 +169,7 @@ function timeSteps(runs: PreparedRun[], batches: Batch[], steps: number): Interl
   const last = runs.map(() => NaN);
   for (let step = 0; step <= steps; step++) {
     const b = batches[step % batches.length];
+    const real = realTokens(b);
     for (let k = 0; k < runs.length; k++) {
       const i = (k + step) % runs.length;
       const { model, params, opt, method } = runs[i];
@@ -179,7 +180,7 @@ function timeSteps(runs: PreparedRun[], batches: Batch[], steps: number): Interl
       last[i] = r.loss;
       if (step > 0) {
         ms[i].push(dt);
-        tokens[i].push(realTokens(b) / (dt / 1000));
+        tokens[i].push(real / (dt / 1000));
       }
     }
   }
